@@ -1,0 +1,1 @@
+"""The kubevirt.io API model (generated from the .proto files beside this one)."""

@@ -28,7 +28,7 @@ deb:
 	if [ "$$(id -u)" != 0 ]; then \
 	  echo "install: missing Debian packages:$$missing; run 'make install' as root or apt-get install them" >&2; exit 1; fi; \
 	echo "install: apt-get install$$missing"; \
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 $$missing >/dev/null
 
 venv: $(STAMPS)/venv
 

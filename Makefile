@@ -30,7 +30,7 @@ deb:
 	echo "install: apt-get install$$missing"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 $$missing >/dev/null
 
-venv: $(STAMPS)/venv
+venv: deb $(STAMPS)/venv
 
 $(STAMPS)/venv: pyproject.toml setup.py
 	@test -x $(BIN)/python || { echo "install: creating $(VENV)"; $(PYTHON) -m venv $(VENV); }

@@ -35,7 +35,7 @@ venv: deb $(STAMPS)/venv
 $(STAMPS)/venv: pyproject.toml setup.py
 	@test -x $(BIN)/python || { echo "install: creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo "install: Python packages into $(VENV)"
-	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools>=68" wheel "Cython>=3.0"
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools>=77" wheel "Cython>=3.0"
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --no-build-isolation -e '.[dev]'
 	@mkdir -p $(STAMPS) && touch $@
 

@@ -166,13 +166,13 @@ class _Decoder:
 
     def unknown(self, descriptor: Descriptor, key: str, where: str) -> None:
         if key in _NOT_SUPPORTED.get(descriptor.name, ()):
-            self.fail(where, f"field {key!r} is a KubeVirt field that virtnode does not support "
+            self.fail(where, f"field \"{key}\" is a KubeVirt field that virtnode does not support "
                              f"yet (docs/api.md lists them)", FIELD_VALUE_UNKNOWN)
             return
         known = sorted(_fields(descriptor))
         close = difflib.get_close_matches(key, known, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        self.fail(where, f"unknown field {key!r}; {hint}known fields: {', '.join(known)}",
+        hint = f'did you mean "{close[0]}"? ' if close else ""
+        self.fail(where, f'unknown field "{key}"; {hint}known fields: ' + ", ".join(known),
                   FIELD_VALUE_UNKNOWN)
 
     def submessage(self, parent: Message, field: FieldDescriptor, value: Any, where: str) -> None:
@@ -369,7 +369,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
         if key in mapping:
             mark = key_node.start_mark
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (each key may appear once in a mapping)", mark)
+                None, None, f"duplicate key \"{key}\" (each key may appear once in a mapping)", mark)
         mapping[key] = loader.construct_object(value_node, deep=deep)
     return mapping
 

@@ -275,6 +275,9 @@ class Guest:
         with self._cond:
             return list(self._lines)
 
+    def _where(self) -> str:
+        return "" if self.console_path.parent == self.workdir else f" (all of it in {self.console_path})"
+
     def console_tail(self, lines: int = CONSOLE_TAIL) -> str:
         with self._cond:
             kept = [ANSI.sub("", line) for line in self._lines[-lines:]]
@@ -287,6 +290,7 @@ class Guest:
         or a compiled regular expression to search for); waits at most
         `timeout` seconds. GuestTimeout or GuestExited quote the console."""
         pattern = marker if isinstance(marker, re.Pattern) else re.compile(re.escape(marker))
+        shown = marker.pattern if isinstance(marker, re.Pattern) else marker
         deadline = time.monotonic() + timeout
         seen = 0
         with self._cond:
@@ -299,14 +303,14 @@ class Guest:
                 if exited and (self._reader is None or not self._reader.is_alive()):
                     code = self.proc.returncode if self.proc is not None else None
                     raise GuestExited(
-                        f"QEMU exited (code {code}) before the console showed {pattern.pattern!r}; "
-                        f"last console lines ({self.console_path}):\n{self.console_tail()}"
+                        f"QEMU exited (code {code}) before the console showed {shown!r}; "
+                        f"last console lines{self._where()}:\n{self.console_tail()}"
                     )
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise GuestTimeout(
-                        f"No {pattern.pattern!r} on the guest console within {timeout:g} s; "
-                        f"last console lines ({self.console_path}):\n{self.console_tail()}"
+                        f"No {shown!r} on the guest console within {timeout:g} s; "
+                        f"last console lines{self._where()}:\n{self.console_tail()}"
                     )
                 self._cond.wait(min(left, 0.5))
 
@@ -378,7 +382,7 @@ class Guest:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             raise GuestTimeout(
-                f"QEMU still runs {timeout:g} s later; last console lines ({self.console_path}):\n"
+                f"QEMU still runs {timeout:g} s later; last console lines{self._where()}:\n"
                 f"{self.console_tail()}"
             ) from None
 

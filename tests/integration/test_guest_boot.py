@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.guest import nocloud
-from tests.guest.boot import AgentConnection, Guest
+from tests.guest.boot import AgentConnection, Guest, GuestTimeout
 from tests.guest.build import GuestImages
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
@@ -108,8 +108,25 @@ def test_disk_boots_through_seabios_and_syslinux(guest_images: GuestImages, seed
         seed_line = booted.wait_for("VIRTNODE-SEED", timeout=60)
         assert f"hostname={HOSTNAME}" in seed_line and "/dev/sr0" in seed_line
         assert booted.wait_for("VIRTNODE-USERDATA-DONE", timeout=60).strip().endswith("rc=0")
+        with pytest.raises(GuestTimeout) as timed_out:
+            booted.wait_for("VIRTNODE-NEVER-PRINTED", timeout=1)
+        assert "VIRTNODE-NEVER-PRINTED" in str(timed_out.value)
+        assert "VIRTNODE-USERDATA-DONE" in str(timed_out.value)  # the message quotes the console
     assert not booted.running
     assert not booted.workdir.exists()  # the overlay disk went with it
+
+
+def test_qemu_is_stopped_and_reaped_when_the_block_raises(guest_images: GuestImages) -> None:
+    with pytest.raises(RuntimeError, match="boom"):
+        with Guest(guest_images) as booted:
+            pid = booted.proc.pid
+            raise RuntimeError("boom")
+    assert booted.proc.returncode is not None  # reaped: no zombie, no orphan
+    try:
+        assert "qemu" not in Path(f"/proc/{pid}/cmdline").read_text()
+    except FileNotFoundError:
+        pass  # gone, as it should be
+    assert not booted.workdir.exists()
 
 
 def http_get(guest: Guest, path: str, timeout: float = 30) -> str:

@@ -48,6 +48,8 @@ def default(obj: Message, config: ClusterConfig) -> Message:
     # A pool's VMs get their names (and so their UUIDs) when the pool creates them.
     named = not isinstance(out, pool_pb2.VirtualMachinePool) and bool(out.metadata.name)
     for spec, _ in vmi_specs(out):
+        if not spec.HasField("domain"):
+            continue  # nothing to default into; vmi-domain-required reports it
         default_vmi_spec(spec, config)
         if named and not spec.domain.firmware.uuid:
             spec.domain.firmware.uuid = firmware_uuid(out.metadata.namespace, out.metadata.name)

@@ -32,7 +32,9 @@ deb:
 
 venv: deb $(STAMPS)/venv
 
-$(STAMPS)/venv: pyproject.toml setup.py
+# The editable install maps the top-level packages that exist when it runs:
+# a new package (a new */__init__.py) reinstalls.
+$(STAMPS)/venv: pyproject.toml setup.py $(wildcard */__init__.py)
 	@test -x $(BIN)/python || { echo "install: creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo "install: Python packages into $(VENV)"
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools>=77" wheel "Cython>=3.0"

@@ -75,9 +75,12 @@ def _print_causes(header: str, causes: list[FieldCause], out: TextIO) -> None:
         print(f"  {cause}", file=out)
 
 
-def run(args: argparse.Namespace, stdin: TextIO = sys.stdin,
-        stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
+def run(args: argparse.Namespace, stdin: TextIO | None = None,
+        stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     from virtctl.cli import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
+
+    # Resolved per call, not at import, so redirected or captured streams are honoured.
+    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
 
     try:
         sources = read_sources(args.filename, stdin)

@@ -7,6 +7,7 @@ user sees the same sentence shapes everywhere. Never decides what is valid.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from protos.errors import (
@@ -16,6 +17,11 @@ from protos.errors import (
     FIELD_VALUE_REQUIRED,
     FieldCause,
 )
+
+
+def quoted(value: object) -> str:
+    """A value as a message shows it: strings in double quotes, like Kubernetes."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
 
 
 def invalid(path: str, message: str) -> FieldCause:

@@ -15,6 +15,7 @@ import re
 from fractions import Fraction
 
 from protos import quantity
+from controller.admission.messages import quoted
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
@@ -35,14 +36,14 @@ NAME_PART_RULE = ("at most 63 letters, digits, '-', '_' and '.', starting and en
 def dns_label(value: str) -> str | None:
     """Why value is not a DNS-1123 label (hostnames, port names), or None."""
     if len(value) > 63 or not _LABEL.fullmatch(value):
-        return f"{value!r} is not a DNS-1123 label; use {LABEL_RULE}"
+        return f"{quoted(value)} is not a DNS-1123 label; use {LABEL_RULE}"
     return None
 
 
 def dns_subdomain(value: str) -> str | None:
     """Why value is not a DNS-1123 subdomain (object names), or None."""
     if len(value) > 253 or not _SUBDOMAIN.fullmatch(value):
-        return f"{value!r} is not a DNS-1123 subdomain; use {SUBDOMAIN_RULE}"
+        return f"{quoted(value)} is not a DNS-1123 subdomain; use {SUBDOMAIN_RULE}"
     return None
 
 
@@ -50,24 +51,24 @@ def qualified_name(key: str) -> str | None:
     """Why key is not a label/annotation key (`[prefix/]name`), or None."""
     prefix, slash, name = key.rpartition("/")
     if slash and (not prefix or len(prefix) > 253 or not _SUBDOMAIN.fullmatch(prefix)):
-        return (f"key {key!r} has an invalid prefix; the part before '/' must be a DNS-1123 "
+        return (f"key {quoted(key)} has an invalid prefix; the part before '/' must be a DNS-1123 "
                 f"subdomain ({SUBDOMAIN_RULE})")
     if not name or len(name) > 63 or not _NAME_PART.fullmatch(name):
-        return f"key {key!r} is not a qualified name; use an optional DNS prefix and '/', then {NAME_PART_RULE}"
+        return f"key {quoted(key)} is not a qualified name; use an optional DNS prefix and '/', then {NAME_PART_RULE}"
     return None
 
 
 def label_value(value: str) -> str | None:
     """Why value is not a label value (empty is allowed), or None."""
     if value and (len(value) > 63 or not _NAME_PART.fullmatch(value)):
-        return f"label value {value!r} is not valid; use an empty value or {NAME_PART_RULE}"
+        return f"label value {quoted(value)} is not valid; use an empty value or {NAME_PART_RULE}"
     return None
 
 
 def mac_address(value: str) -> str | None:
     """Why value is not a unicast 48-bit MAC address, or None."""
     if not _MAC.fullmatch(value):
-        return (f"{value!r} is not a MAC address; use six pairs of hex digits separated by "
+        return (f"{quoted(value)} is not a MAC address; use six pairs of hex digits separated by "
                 f"':' or '-', like 02:00:00:00:00:01")
     return None
 
@@ -80,7 +81,7 @@ def mac_is_multicast(value: str) -> bool:
 def pci_address(value: str) -> str | None:
     """Why value is not a PCI address `dddd:bb:ss.f`, or None."""
     if not _PCI.fullmatch(value):
-        return (f"{value!r} is not a PCI address; use domain:bus:slot.function in hex, "
+        return (f"{quoted(value)} is not a PCI address; use domain:bus:slot.function in hex, "
                 f"like 0000:81:01.0")
     return None
 
@@ -88,7 +89,7 @@ def pci_address(value: str) -> str | None:
 def uuid_text(value: str) -> str | None:
     """Why value is not a UUID in its canonical 8-4-4-4-12 form, or None."""
     if not _UUID.fullmatch(value):
-        return (f"{value!r} is not a UUID; use 32 hex digits grouped 8-4-4-4-12, like "
+        return (f"{quoted(value)} is not a UUID; use 32 hex digits grouped 8-4-4-4-12, like "
                 f"5b1e2c0a-34f1-4f9e-9a0e-1f2b3c4d5e6f")
     return None
 
@@ -96,7 +97,7 @@ def uuid_text(value: str) -> str | None:
 def serial(value: str) -> str | None:
     """Why value is not a serial number KubeVirt accepts, or None."""
     if len(value) > 256 or not _SERIAL.fullmatch(value):
-        return (f"serial {value!r} is not valid; use at most 256 letters, digits, '_', '.', "
+        return (f"serial {quoted(value)} is not valid; use at most 256 letters, digits, '_', '.', "
                 f"'+' and '-'")
     return None
 
@@ -115,7 +116,7 @@ def absolute_file_path(value: str) -> str | None:
     parts = value.split("/")
     if not value.startswith("/") or value.rstrip("/") == "" or any(p in (".", "..") for p in parts[1:]) \
             or value.endswith("/"):
-        return (f"path {value!r} is not allowed; use an absolute path to a file, without "
+        return (f"path {quoted(value)} is not allowed; use an absolute path to a file, without "
                 f"'.' or '..' components and not '/' itself")
     return None
 

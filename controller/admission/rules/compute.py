@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from controller.admission import syntax
 from controller.admission.config import GATE_NUMA
-from controller.admission.messages import invalid, not_supported, required
+from controller.admission.messages import invalid, not_supported, quoted, required
 from controller.admission.targets import Target
 from protos.errors import FieldCause
 
@@ -67,7 +67,7 @@ def resources_not_negative(t: Target) -> Iterator[FieldCause]:
             value = _quantity(values, key)
             if value is not None and value < 0:
                 yield invalid(t.at(f"domain.resources.{part}.{key}"),
-                              f"{key} {values[key].value!r} is negative; use a quantity of 0 or more")
+                              f"{key} {quoted(values[key].value)} is negative; use a quantity of 0 or more")
 
 
 def memory_minimum(t: Target) -> Iterator[FieldCause]:
@@ -87,8 +87,8 @@ def memory_request_above_limit(t: Target) -> Iterator[FieldCause]:
     request, limit = _quantity(res.requests, "memory"), _quantity(res.limits, "memory")
     if request is not None and limit is not None and request > limit:
         yield invalid(t.at("domain.resources.requests.memory"),
-                      f"memory request {res.requests['memory'].value!r} is greater than the "
-                      f"memory limit {res.limits['memory'].value!r}; the request must be at most "
+                      f"memory request {quoted(res.requests['memory'].value)} is greater than the "
+                      f"memory limit {quoted(res.limits['memory'].value)}; the request must be at most "
                       f"the limit")
 
 
@@ -97,8 +97,8 @@ def cpu_request_above_limit(t: Target) -> Iterator[FieldCause]:
     request, limit = _quantity(res.requests, "cpu"), _quantity(res.limits, "cpu")
     if request is not None and limit is not None and request > limit:
         yield invalid(t.at("domain.resources.requests.cpu"),
-                      f"cpu request {res.requests['cpu'].value!r} is greater than the cpu limit "
-                      f"{res.limits['cpu'].value!r}; the request must be at most the limit")
+                      f"cpu request {quoted(res.requests['cpu'].value)} is greater than the cpu limit "
+                      f"{quoted(res.limits['cpu'].value)}; the request must be at most the limit")
 
 
 def memory_guest_above_limit(t: Target) -> Iterator[FieldCause]:
@@ -108,8 +108,8 @@ def memory_guest_above_limit(t: Target) -> Iterator[FieldCause]:
     guest, limit = syntax.quantity_value(dom.memory.guest), _quantity(dom.resources.limits, "memory")
     if guest is not None and limit is not None and guest > limit:
         yield invalid(t.at("domain.memory.guest"),
-                      f"guest memory {dom.memory.guest.value!r} is greater than the memory limit "
-                      f"{dom.resources.limits['memory'].value!r}; it must be equal to or less "
+                      f"guest memory {quoted(dom.memory.guest.value)} is greater than the memory limit "
+                      f"{quoted(dom.resources.limits['memory'].value)}; it must be equal to or less "
                       f"than the limit")
 
 
@@ -121,7 +121,7 @@ def memory_max_guest(t: Target) -> Iterator[FieldCause]:
     guest = syntax.quantity_value(mem.guest) if mem.HasField("guest") else None
     if top is not None and guest is not None and top < guest:
         yield invalid(t.at("domain.memory.maxGuest"),
-                      f"maxGuest {mem.max_guest.value!r} is less than guest {mem.guest.value!r}; "
+                      f"maxGuest {quoted(mem.max_guest.value)} is less than guest {quoted(mem.guest.value)}; "
                       f"maxGuest must be at least the guest memory")
 
 
@@ -148,7 +148,7 @@ def hugepages_memory_multiple(t: Target) -> Iterator[FieldCause]:
     if value is None:
         return
     if value < page or value % page:
-        yield invalid(t.at(path), f"guest memory {text!r} is not a multiple of the hugepage size "
+        yield invalid(t.at(path), f"guest memory {quoted(text)} is not a multiple of the hugepage size "
                                   f"{mem.hugepages.page_size}; use a whole number of pages "
                                   f"({page} bytes each), at least one")
 
@@ -158,7 +158,7 @@ def machine_type_allowed(t: Target) -> Iterator[FieldCause]:
     patterns = t.config.emulated_machines
     if machine.type and not any(fnmatch.fnmatchcase(machine.type, p) for p in patterns):
         yield invalid(t.at("domain.machine.type"),
-                      f"machine type {machine.type!r} is not supported; use one matching: "
+                      f"machine type {quoted(machine.type)} is not supported; use one matching: "
                       f"{', '.join(patterns)}")
 
 
@@ -183,7 +183,7 @@ def cpu_topology_over_limit(t: Target) -> Iterator[FieldCause]:
     if vcpus > allowed:
         yield invalid(t.at("domain.cpu"),
                       f"sockets x cores x threads is {vcpus} vCPUs but the cpu limit "
-                      f"{dom.resources.limits['cpu'].value!r} allows {allowed}; use a topology of at "
+                      f"{quoted(dom.resources.limits['cpu'].value)} allows {allowed}; use a topology of at "
                       f"most {allowed} vCPUs or raise the limit")
 
 
@@ -196,7 +196,7 @@ def dedicated_cpu_integral(t: Target) -> Iterator[FieldCause]:
         value = _quantity(values, "cpu")
         if value is not None and value.denominator != 1:
             yield invalid(t.at(f"domain.resources.{part}.cpu"),
-                          f"cpu {values['cpu'].value!r} is not a whole number; dedicatedCpuPlacement "
+                          f"cpu {quoted(values['cpu'].value)} is not a whole number; dedicatedCpuPlacement "
                           f"needs whole CPUs, like 2")
 
 
@@ -208,8 +208,8 @@ def dedicated_cpu_request_equals_limit(t: Target) -> Iterator[FieldCause]:
     request, limit = _quantity(res.requests, "cpu"), _quantity(res.limits, "cpu")
     if request is not None and limit is not None and request != limit:
         yield invalid(t.at("domain.resources.requests.cpu"),
-                      f"cpu request {res.requests['cpu'].value!r} differs from the cpu limit "
-                      f"{res.limits['cpu'].value!r}; dedicatedCpuPlacement needs them equal "
+                      f"cpu request {quoted(res.requests['cpu'].value)} differs from the cpu limit "
+                      f"{quoted(res.limits['cpu'].value)}; dedicatedCpuPlacement needs them equal "
                       f"(or set only one)")
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from controller.admission import syntax
 from controller.admission.config import GATE_GPU, GATE_HOST_DEVICES, GATE_VIRTIOFS
-from controller.admission.messages import duplicate, invalid, not_supported, required
+from controller.admission.messages import duplicate, invalid, not_supported, quoted, required
 from controller.admission.targets import Target
 from protos.errors import FieldCause
 
@@ -58,7 +58,7 @@ def device_name_duplicate(t: Target) -> Iterator[FieldCause]:
             continue
         where = path.rsplit(".", 1)[-1]
         if dev.name in seen:
-            yield duplicate(f"{path}.name", f"name {dev.name!r} is already used by {seen[dev.name]}; "
+            yield duplicate(f"{path}.name", f"name {quoted(dev.name)} is already used by {seen[dev.name]}; "
                                             f"GPU and host device names must be unique")
         else:
             seen[dev.name] = where
@@ -81,7 +81,7 @@ def device_permitted(t: Target) -> Iterator[FieldCause]:
         if dev.device_name and dev.device_name not in cfg.permitted_host_devices:
             shown = ", ".join(allowed) if allowed else "none are permitted"
             yield invalid(f"{path}.deviceName",
-                          f"device {dev.device_name!r} is not in the cluster's permitted host "
+                          f"device {quoted(dev.device_name)} is not in the cluster's permitted host "
                           f"devices; use one of: {shown}")
 
 
@@ -103,8 +103,8 @@ def filesystem_volume(t: Target) -> Iterator[FieldCause]:
         if not fs.HasField("virtiofs"):
             yield required(f"{path}.virtiofs", "a filesystem needs virtiofs: {} (the only type)")
         if fs.name not in volumes:
-            yield invalid(f"{path}.name", f"filesystem {fs.name!r} has no volume; add a volume "
-                                          f"named {fs.name!r}")
+            yield invalid(f"{path}.name", f"filesystem {quoted(fs.name)} has no volume; add a volume "
+                                          f"named {quoted(fs.name)}")
 
 
 def input_bus_value(t: Target) -> Iterator[FieldCause]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from controller.admission import syntax
-from controller.admission.messages import duplicate, invalid, not_supported, required
+from controller.admission.messages import duplicate, invalid, not_supported, quoted, required
 from controller.admission.targets import Target
 from protos.errors import FieldCause
 
@@ -49,7 +49,7 @@ def name_duplicate(t: Target) -> Iterator[FieldCause]:
         if disk.name in seen:
             yield duplicate(_path(t, i, "name"),
                             f"disks[{seen[disk.name]}] and disks[{i}] must not have the same name "
-                            f"{disk.name!r}; disk names must be unique")
+                            f"{quoted(disk.name)}; disk names must be unique")
         else:
             seen[disk.name] = i
 
@@ -95,7 +95,7 @@ def pci_address_bus(t: Target) -> Iterator[FieldCause]:
         if disk.HasField("disk") and disk.disk.pci_address and disk.disk.bus not in ("virtio", ""):
             yield invalid(_path(t, i, "disk.pciAddress"),
                           f"a PCI address can only be set on a virtio disk, not bus "
-                          f"{disk.disk.bus!r}; use bus virtio or drop pciAddress")
+                          f"{quoted(disk.disk.bus)}; use bus virtio or drop pciAddress")
 
 
 def boot_order_minimum(t: Target) -> Iterator[FieldCause]:
@@ -133,7 +133,7 @@ def volume_missing(t: Target) -> Iterator[FieldCause]:
     for i, disk in enumerate(_disks(t)):
         if disk.name and disk.name not in volumes:
             yield invalid(_path(t, i, "name"),
-                          f"disk {disk.name!r} has no volume; add a volume named {disk.name!r} "
+                          f"disk {quoted(disk.name)} has no volume; add a volume named {quoted(disk.name)} "
                           f"to spec volumes (disks and volumes are matched by name)")
 
 
@@ -172,7 +172,7 @@ def io_thread_bus(t: Target) -> Iterator[FieldCause]:
         if any(bus and bus != "virtio" for bus in buses):
             yield invalid(_path(t, i, "dedicatedIOThread"),
                           f"dedicated IOThreads are only supported on the virtio bus, not "
-                          f"{buses[0]!r}; use bus virtio or drop dedicatedIOThread")
+                          f"{quoted(buses[0])}; use bus virtio or drop dedicatedIOThread")
 
 
 def lun_volume_source(t: Target) -> Iterator[FieldCause]:
@@ -182,7 +182,7 @@ def lun_volume_source(t: Target) -> Iterator[FieldCause]:
         if disk.HasField("lun") and vol is not None and not (
                 vol.HasField("persistent_volume_claim") or vol.HasField("data_volume")):
             yield invalid(_path(t, i, "lun"),
-                          f"a LUN needs a block volume; volume {disk.name!r} must be a "
+                          f"a LUN needs a block volume; volume {quoted(disk.name)} must be a "
                           f"persistentVolumeClaim or dataVolume")
 
 

@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterator
 
 from controller.admission import syntax
-from controller.admission.messages import invalid, not_supported, required
+from controller.admission.messages import invalid, not_supported, quoted, required
 from controller.admission.targets import Target
 from protos.errors import FieldCause
 
@@ -88,7 +88,7 @@ def dns_config_limits(t: Target) -> Iterator[FieldCause]:
             ipaddress.ip_address(ns)
         except ValueError:
             yield invalid(t.at(f"dnsConfig.nameservers[{i}]"),
-                          f"{ns!r} is not an IP address; use an IPv4 or IPv6 address")
+                          f"{quoted(ns)} is not an IP address; use an IPv4 or IPv6 address")
     if len(cfg.searches) > 6 or len(" ".join(cfg.searches)) > 256:
         yield invalid(t.at("dnsConfig.searches"),
                       "too many search domains; use at most 6, 256 characters in all")

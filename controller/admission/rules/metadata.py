@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from controller.admission import syntax
-from controller.admission.messages import invalid, required
+from controller.admission.messages import invalid, quoted, required
 from controller.admission.targets import Target
 from protos.errors import FieldCause
 
@@ -45,7 +45,7 @@ def name_format(t: Target) -> Iterator[FieldCause]:
         problem = syntax.dns_subdomain(meta.generate_name.rstrip("-") or "-")
         if problem or len(meta.generate_name) > 248:
             yield invalid(t.at("generateName"),
-                          f"prefix {meta.generate_name!r} cannot start a DNS-1123 subdomain; "
+                          f"prefix {quoted(meta.generate_name)} cannot start a DNS-1123 subdomain; "
                           f"use at most 248 characters of {syntax.SUBDOMAIN_RULE}")
 
 
@@ -76,5 +76,5 @@ def reserved_labels(t: Target) -> Iterator[FieldCause]:
     for key in sorted(t.msg.labels):
         if key in RESERVED_VMI_LABELS:
             yield invalid(t.at(f"labels[{key}]"),
-                          f"label {key!r} is reserved for KubeVirt's controllers; a VMI may not "
+                          f"label {quoted(key)} is reserved for KubeVirt's controllers; a VMI may not "
                           f"be created with any of: {', '.join(RESERVED_VMI_LABELS)}")

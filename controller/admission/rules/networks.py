@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from controller.admission import syntax
-from controller.admission.messages import duplicate, invalid, not_supported, required
+from controller.admission.messages import duplicate, invalid, not_supported, quoted, required
 from controller.admission.targets import Target
 from protos.errors import FieldCause
 
@@ -54,7 +54,7 @@ def network_name_duplicate(t: Target) -> Iterator[FieldCause]:
     for i, net in enumerate(t.msg.networks):
         if net.name in seen:
             yield duplicate(_npath(t, i, "name"),
-                            f"network {net.name!r} already exists at networks[{seen[net.name]}]; "
+                            f"network {quoted(net.name)} already exists at networks[{seen[net.name]}]; "
                             f"every network must have a unique name")
         elif net.name:
             seen[net.name] = i
@@ -106,7 +106,7 @@ def network_pod_cidr(t: Target) -> Iterator[FieldCause]:
             if not ok:
                 example = "10.0.2.0/24" if version == 4 else "fd10:0:2::/120"
                 yield invalid(_npath(t, i, f"pod.{json}"),
-                              f"{value!r} is not an IPv{version} network; use a CIDR with no host "
+                              f"{quoted(value)} is not an IPv{version} network; use a CIDR with no host "
                               f"bits set, like {example}")
 
 
@@ -115,8 +115,8 @@ def network_interface_missing(t: Target) -> Iterator[FieldCause]:
     for i, net in enumerate(t.msg.networks):
         if net.name and net.name not in used:
             yield invalid(_npath(t, i, "name"),
-                          f"network {net.name!r} has no interface; add an interface named "
-                          f"{net.name!r} to domain.devices.interfaces, or remove the network")
+                          f"network {quoted(net.name)} has no interface; add an interface named "
+                          f"{quoted(net.name)} to domain.devices.interfaces, or remove the network")
 
 
 def interface_name_required(t: Target) -> Iterator[FieldCause]:
@@ -128,7 +128,7 @@ def interface_name_required(t: Target) -> Iterator[FieldCause]:
 def interface_name_format(t: Target) -> Iterator[FieldCause]:
     for i, iface in enumerate(_ifaces(t)):
         if iface.name and not _IFACE_NAME.fullmatch(iface.name):
-            yield invalid(_ipath(t, i, "name"), f"interface name {iface.name!r} is not valid; use "
+            yield invalid(_ipath(t, i, "name"), f"interface name {quoted(iface.name)} is not valid; use "
                                                 f"letters, digits, '-' and '_'")
 
 
@@ -138,7 +138,7 @@ def interface_name_duplicate(t: Target) -> Iterator[FieldCause]:
         if iface.name in seen:
             yield duplicate(_ipath(t, i, "name"),
                             f"interfaces[{seen[iface.name]}] and interfaces[{i}] both use network "
-                            f"{iface.name!r}; only one interface can be connected to a network")
+                            f"{quoted(iface.name)}; only one interface can be connected to a network")
         elif iface.name:
             seen[iface.name] = i
 
@@ -148,8 +148,8 @@ def interface_network_missing(t: Target) -> Iterator[FieldCause]:
     for i, iface in enumerate(_ifaces(t)):
         if iface.name and iface.name not in networks:
             yield invalid(_ipath(t, i, "name"),
-                          f"interface {iface.name!r} has no network; add a network named "
-                          f"{iface.name!r} to spec networks (interfaces and networks are matched "
+                          f"interface {quoted(iface.name)} has no network; add a network named "
+                          f"{quoted(iface.name)} to spec networks (interfaces and networks are matched "
                           f"by name)")
 
 
@@ -212,7 +212,7 @@ def interface_mac_multicast(t: Target) -> Iterator[FieldCause]:
         mac = iface.mac_address
         if mac and syntax.mac_address(mac) is None and syntax.mac_is_multicast(mac):
             yield invalid(_ipath(t, i, "macAddress"),
-                          f"{mac!r} is a multicast address; use a unicast MAC (the lowest bit of "
+                          f"{quoted(mac)} is a multicast address; use a unicast MAC (the lowest bit of "
                           f"the first octet clear), like 02:00:00:00:00:01")
 
 
@@ -225,7 +225,7 @@ def interface_mac_duplicate(t: Target) -> Iterator[FieldCause]:
         key = mac.lower().replace("-", ":")
         if key in seen:
             yield duplicate(_ipath(t, i, "macAddress"),
-                            f"MAC {mac!r} is already used by interfaces[{seen[key]}]; every "
+                            f"MAC {quoted(mac)} is already used by interfaces[{seen[key]}]; every "
                             f"interface needs a different MAC address")
         else:
             seen[key] = i
@@ -254,7 +254,7 @@ def interface_port_name(t: Target) -> Iterator[FieldCause]:
             if port.name and (len(port.name) > 15 or syntax.dns_label(port.name)
                               or not any(c.isalpha() for c in port.name) or "--" in port.name):
                 yield invalid(_ipath(t, i, f"ports[{j}].name"),
-                              f"port name {port.name!r} is not valid; use at most 15 lowercase "
+                              f"port name {quoted(port.name)} is not valid; use at most 15 lowercase "
                               f"letters, digits and single '-', with at least one letter")
 
 
@@ -266,7 +266,7 @@ def interface_port_duplicate(t: Target) -> Iterator[FieldCause]:
             if port.name:
                 if port.name in names:
                     yield duplicate(_ipath(t, i, f"ports[{j}].name"),
-                                    f"port name {port.name!r} is already used by ports[{names[port.name]}]; "
+                                    f"port name {quoted(port.name)} is already used by ports[{names[port.name]}]; "
                                     f"port names must be unique")
                 else:
                     names[port.name] = j

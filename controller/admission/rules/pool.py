@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from controller.admission.messages import invalid, required
+from controller.admission.messages import invalid, quoted, required
 from controller.admission.targets import Target
 from protos.errors import FieldCause
 
@@ -82,5 +82,5 @@ def max_unavailable_value(t: Target) -> Iterator[FieldCause]:
                           f"or a percentage like 25%")
     elif mu.WhichOneof("kind") == "str_val" and not _PERCENT.fullmatch(mu.str_val):
         yield invalid(t.at("maxUnavailable"),
-                      f"maxUnavailable {mu.str_val!r} is not valid; use a count of 0 or more or "
+                      f"maxUnavailable {quoted(mu.str_val)} is not valid; use a count of 0 or more or "
                       f"a percentage between 0% and 100%")

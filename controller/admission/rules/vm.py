@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from controller.admission import syntax
-from controller.admission.messages import duplicate, invalid, not_supported, required
+from controller.admission.messages import duplicate, invalid, not_supported, quoted, required
 from controller.admission.targets import Target
 from protos.errors import FieldCause
 
@@ -60,7 +60,7 @@ def datavolume_template_name(t: Target) -> Iterator[FieldCause]:
             yield invalid(path, problem)
         if name in seen:
             yield duplicate(path, f"dataVolumeTemplates[{seen[name]}] and dataVolumeTemplates[{i}] "
-                                  f"must not have the same name {name!r}; names must be unique")
+                                  f"must not have the same name {quoted(name)}; names must be unique")
         else:
             seen[name] = i
 
@@ -72,5 +72,5 @@ def datavolume_template_referenced(t: Target) -> Iterator[FieldCause]:
         name = dvt.metadata.name
         if name and name not in used:
             yield invalid(t.at(f"dataVolumeTemplates[{i}].metadata.name"),
-                          f"DataVolume template {name!r} is not used; reference it from a volume "
+                          f"DataVolume template {quoted(name)} is not used; reference it from a volume "
                           f"of the VMI template with dataVolume.name: {name}")

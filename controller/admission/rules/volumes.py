@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from controller.admission import syntax
 from controller.admission.config import GATE_HOST_DISK
-from controller.admission.messages import duplicate, invalid, not_supported, required
+from controller.admission.messages import duplicate, invalid, not_supported, quoted, required
 from controller.admission.targets import Target
 from protos.errors import FieldCause
 
@@ -52,7 +52,7 @@ def name_duplicate(t: Target) -> Iterator[FieldCause]:
         if vol.name in seen:
             yield duplicate(_path(t, i, "name"),
                             f"volumes[{seen[vol.name]}] and volumes[{i}] must not have the same "
-                            f"name {vol.name!r}; volume names must be unique")
+                            f"name {quoted(vol.name)}; volume names must be unique")
         else:
             seen[vol.name] = i
 
@@ -72,8 +72,8 @@ def unused(t: Target) -> Iterator[FieldCause]:
     for i, vol in enumerate(t.msg.volumes):
         if vol.name and vol.name not in used:
             yield invalid(_path(t, i, "name"),
-                          f"volume {vol.name!r} is not used by any disk; add a disk (or a "
-                          f"filesystem) named {vol.name!r}, or remove the volume")
+                          f"volume {quoted(vol.name)} is not used by any disk; add a disk (or a "
+                          f"filesystem) named {quoted(vol.name)}, or remove the volume")
 
 
 def singleton(t: Target) -> Iterator[FieldCause]:
@@ -172,7 +172,7 @@ def empty_disk_capacity(t: Target) -> Iterator[FieldCause]:
             continue
         value = syntax.quantity_value(ed.capacity)
         if value is not None and value <= 0:
-            yield invalid(path, f"capacity {ed.capacity.value!r} is not positive; use a size "
+            yield invalid(path, f"capacity {quoted(ed.capacity.value)} is not positive; use a size "
                                 f"greater than 0, like 10Gi")
 
 
@@ -190,7 +190,7 @@ def host_disk_path(t: Target) -> Iterator[FieldCause]:
         if not hd.path:
             yield required(path, "set the absolute path of the disk image on the host")
         elif not hd.path.startswith("/"):
-            yield invalid(path, f"path {hd.path!r} is relative; use an absolute path on the host")
+            yield invalid(path, f"path {quoted(hd.path)} is relative; use an absolute path on the host")
 
 
 def host_disk_type(t: Target) -> Iterator[FieldCause]:

@@ -27,30 +27,15 @@ import platform
 import random
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from _native import bitmap_py, load
+from bench.timing import best_of
 
 PAGE = 4096
 GIB = 1 << 30
 RAM_SIZES = {"1GiB": 1 * GIB, "16GiB": 16 * GIB, "256GiB": 256 * GIB}
 DENSITIES = {"0.1%": 0.001, "10%": 0.10, "50%": 0.50, "clustered": None}
-
-
-def best_of(fn: Callable[[], object], rounds: int, min_round_s: float = 0.05) -> float:
-    """Best per-call time in seconds over `rounds` batches, each at least `min_round_s` long."""
-    start = time.perf_counter()
-    fn()
-    once = time.perf_counter() - start
-    repeat = max(1, int(min_round_s / once)) if once > 0 else 1000
-    times = [once]
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(repeat):
-            fn()
-        times.append((time.perf_counter() - start) / repeat)
-    return min(times)
 
 
 def random_bitmap(nbits: int, density: float, rng: random.Random) -> bytearray:

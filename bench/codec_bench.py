@@ -19,11 +19,11 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import yaml
 
+from bench.timing import best_of
 from controller.admission import ClusterConfig, admit
 from protos import codec
 
@@ -32,18 +32,7 @@ EXAMPLES = REPO / "examples" / "kubevirt"
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def best_of(fn, rounds: int, repeat: int) -> float:
-    """Best per-call time in seconds over `rounds` batches of `repeat` calls."""
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(repeat):
-            fn()
-        times.append((time.perf_counter() - start) / repeat)
-    return min(times)
-
-
-def measure(rounds: int, repeat: int) -> list[dict]:
+def measure(rounds: int) -> list[dict]:
     config = ClusterConfig()
     rows = []
     for path in sorted(EXAMPLES.glob("*.yaml")):
@@ -52,13 +41,13 @@ def measure(rounds: int, repeat: int) -> list[dict]:
         as_json = json.dumps(doc)
         msg = codec.load_documents(text, source=path.name)[0]
         t = {
-            "yaml_parse": best_of(lambda: yaml.load(text, Loader=Loader), rounds, repeat),
-            "yaml_decode": best_of(lambda: codec.load_documents(text, source=path.name), rounds, repeat),
-            "json_parse": best_of(lambda: json.loads(as_json), rounds, repeat),
-            "json_decode": best_of(lambda: codec.decode(json.loads(as_json)), rounds, repeat),
-            "dict_dump": best_of(lambda: json.dumps(doc), rounds, repeat),
-            "msg_dump": best_of(lambda: json.dumps(codec.encode(msg)), rounds, repeat),
-            "admit": best_of(lambda: admit(msg, config), rounds, repeat),
+            "yaml_parse": best_of(lambda: yaml.load(text, Loader=Loader), rounds),
+            "yaml_decode": best_of(lambda: codec.load_documents(text, source=path.name), rounds),
+            "json_parse": best_of(lambda: json.loads(as_json), rounds),
+            "json_decode": best_of(lambda: codec.decode(json.loads(as_json)), rounds),
+            "dict_dump": best_of(lambda: json.dumps(doc), rounds),
+            "msg_dump": best_of(lambda: json.dumps(codec.encode(msg)), rounds),
+            "admit": best_of(lambda: admit(msg, config), rounds),
         }
         rows.append({"manifest": path.name, "bytes": len(text), **t})
     return rows
@@ -87,10 +76,9 @@ def report(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Codec and admission cost against plain parsing.")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
-    rows = measure(args.rounds, args.repeat)
+    rows = measure(args.rounds)
     print(report(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))

@@ -14,6 +14,7 @@ from controller.admission import syntax
 from controller.admission.config import GATE_GPU, GATE_HOST_DEVICES, GATE_VIRTIOFS
 from controller.admission.messages import duplicate, invalid, not_supported, quoted, required
 from controller.admission.targets import Target
+from controller.admission.unique import repeats
 from protos.errors import FieldCause
 
 INPUT_BUSES = ("virtio", "usb")
@@ -52,16 +53,11 @@ def device_name_required(t: Target) -> Iterator[FieldCause]:
 
 
 def device_name_duplicate(t: Target) -> Iterator[FieldCause]:
-    seen: dict[str, str] = {}
-    for path, dev, _ in _passthrough(t):
-        if not dev.name:
-            continue
-        where = path.rsplit(".", 1)[-1]
-        if dev.name in seen:
-            yield duplicate(f"{path}.name", f"name {quoted(dev.name)} is already used by {seen[dev.name]}; "
-                                            f"GPU and host device names must be unique")
-        else:
-            seen[dev.name] = where
+    names = ((dev.name, path) for path, dev, _ in _passthrough(t))
+    for name, first, path in repeats(names):
+        yield duplicate(f"{path}.name", f"name {quoted(name)} is already used by "
+                                        f"{first.rsplit('.', 1)[-1]}; GPU and host device names "
+                                        f"must be unique")
 
 
 def device_resource_required(t: Target) -> Iterator[FieldCause]:

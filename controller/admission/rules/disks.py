@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from controller.admission import syntax
 from controller.admission.messages import duplicate, invalid, not_supported, quoted, required
 from controller.admission.targets import Target
+from controller.admission.unique import repeats
 from protos.errors import FieldCause
 
 TARGETS = (("disk", "disk"), ("lun", "lun"), ("cdrom", "cdrom"))
@@ -42,16 +43,9 @@ def name_required(t: Target) -> Iterator[FieldCause]:
 
 
 def name_duplicate(t: Target) -> Iterator[FieldCause]:
-    seen: dict[str, int] = {}
-    for i, disk in enumerate(_disks(t)):
-        if not disk.name:
-            continue
-        if disk.name in seen:
-            yield duplicate(_path(t, i, "name"),
-                            f"disks[{seen[disk.name]}] and disks[{i}] must not have the same name "
-                            f"{quoted(disk.name)}; disk names must be unique")
-        else:
-            seen[disk.name] = i
+    for name, first, i in repeats((disk.name, i) for i, disk in enumerate(_disks(t))):
+        yield duplicate(_path(t, i, "name"), f"disks[{first}] and disks[{i}] must not have the same "
+                                             f"name {quoted(name)}; disk names must be unique")
 
 
 def target_count(t: Target) -> Iterator[FieldCause]:
@@ -113,19 +107,14 @@ def boot_order_minimum(t: Target) -> Iterator[FieldCause]:
 
 def boot_order_duplicate(t: Target) -> Iterator[FieldCause]:
     devices = t.msg.domain.devices
-    seen: dict[int, str] = {}
-    items = [(d.boot_order, f"disks[{i}]", d.HasField("boot_order")) for i, d in enumerate(devices.disks)]
-    items += [(n.boot_order, f"interfaces[{i}]", n.HasField("boot_order"))
-              for i, n in enumerate(devices.interfaces)]
-    for order, where, present in items:
-        if not present or order < 1:
-            continue
-        if order in seen:
-            yield duplicate(t.at(f"domain.devices.{where}.bootOrder"),
-                            f"bootOrder {order} is already used by {seen[order]}; every disk and "
-                            f"interface needs a different boot order")
-        else:
-            seen[order] = where
+    items = [(d, f"disks[{i}]") for i, d in enumerate(devices.disks)]
+    items += [(n, f"interfaces[{i}]") for i, n in enumerate(devices.interfaces)]
+    orders = ((dev.boot_order if dev.HasField("boot_order") and dev.boot_order >= 1 else None, where)
+              for dev, where in items)
+    for order, first, where in repeats(orders):
+        yield duplicate(t.at(f"domain.devices.{where}.bootOrder"),
+                        f"bootOrder {order} is already used by {first}; every disk and "
+                        f"interface needs a different boot order")
 
 
 def volume_missing(t: Target) -> Iterator[FieldCause]:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from controller.admission import syntax
 from controller.admission.messages import duplicate, invalid, not_supported, quoted, required
 from controller.admission.targets import Target
+from controller.admission.unique import repeats
 from protos.errors import FieldCause
 
 BINDINGS = (("bridge", "bridge"), ("masquerade", "masquerade"), ("sriov", "sriov"),
@@ -50,14 +51,9 @@ def network_name_required(t: Target) -> Iterator[FieldCause]:
 
 
 def network_name_duplicate(t: Target) -> Iterator[FieldCause]:
-    seen: dict[str, int] = {}
-    for i, net in enumerate(t.msg.networks):
-        if net.name in seen:
-            yield duplicate(_npath(t, i, "name"),
-                            f"network {quoted(net.name)} already exists at networks[{seen[net.name]}]; "
-                            f"every network must have a unique name")
-        elif net.name:
-            seen[net.name] = i
+    for name, first, i in repeats((net.name, i) for i, net in enumerate(t.msg.networks)):
+        yield duplicate(_npath(t, i, "name"), f"network {quoted(name)} already exists at "
+                                              f"networks[{first}]; every network must have a unique name")
 
 
 def network_source_count(t: Target) -> Iterator[FieldCause]:
@@ -133,14 +129,10 @@ def interface_name_format(t: Target) -> Iterator[FieldCause]:
 
 
 def interface_name_duplicate(t: Target) -> Iterator[FieldCause]:
-    seen: dict[str, int] = {}
-    for i, iface in enumerate(_ifaces(t)):
-        if iface.name in seen:
-            yield duplicate(_ipath(t, i, "name"),
-                            f"interfaces[{seen[iface.name]}] and interfaces[{i}] both use network "
-                            f"{quoted(iface.name)}; only one interface can be connected to a network")
-        elif iface.name:
-            seen[iface.name] = i
+    for name, first, i in repeats((iface.name, i) for i, iface in enumerate(_ifaces(t))):
+        yield duplicate(_ipath(t, i, "name"),
+                        f"interfaces[{first}] and interfaces[{i}] both use network {quoted(name)}; "
+                        f"only one interface can be connected to a network")
 
 
 def interface_network_missing(t: Target) -> Iterator[FieldCause]:
@@ -217,18 +209,16 @@ def interface_mac_multicast(t: Target) -> Iterator[FieldCause]:
 
 
 def interface_mac_duplicate(t: Target) -> Iterator[FieldCause]:
-    seen: dict[str, int] = {}
-    for i, iface in enumerate(_ifaces(t)):
-        mac = iface.mac_address
+    def normalised(mac: str) -> str | None:
         if not mac or syntax.mac_address(mac) is not None:
-            continue
-        key = mac.lower().replace("-", ":")
-        if key in seen:
-            yield duplicate(_ipath(t, i, "macAddress"),
-                            f"MAC {quoted(mac)} is already used by interfaces[{seen[key]}]; every "
-                            f"interface needs a different MAC address")
-        else:
-            seen[key] = i
+            return None
+        return mac.lower().replace("-", ":")
+
+    macs = ((normalised(iface.mac_address), i) for i, iface in enumerate(_ifaces(t)))
+    for _, first, i in repeats(macs):
+        yield duplicate(_ipath(t, i, "macAddress"),
+                        f"MAC {quoted(_ifaces(t)[i].mac_address)} is already used by "
+                        f"interfaces[{first}]; every interface needs a different MAC address")
 
 
 def interface_port_number(t: Target) -> Iterator[FieldCause]:

@@ -13,6 +13,7 @@ from controller.admission import syntax
 from controller.admission.config import GATE_HOST_DISK
 from controller.admission.messages import duplicate, invalid, not_supported, quoted, required
 from controller.admission.targets import Target
+from controller.admission.unique import repeats
 from protos.errors import FieldCause
 
 SOURCES = (("container_disk", "containerDisk"), ("cloud_init_no_cloud", "cloudInitNoCloud"),
@@ -45,16 +46,9 @@ def name_required(t: Target) -> Iterator[FieldCause]:
 
 
 def name_duplicate(t: Target) -> Iterator[FieldCause]:
-    seen: dict[str, int] = {}
-    for i, vol in enumerate(t.msg.volumes):
-        if not vol.name:
-            continue
-        if vol.name in seen:
-            yield duplicate(_path(t, i, "name"),
-                            f"volumes[{seen[vol.name]}] and volumes[{i}] must not have the same "
-                            f"name {quoted(vol.name)}; volume names must be unique")
-        else:
-            seen[vol.name] = i
+    for name, first, i in repeats((vol.name, i) for i, vol in enumerate(t.msg.volumes)):
+        yield duplicate(_path(t, i, "name"), f"volumes[{first}] and volumes[{i}] must not have the "
+                                             f"same name {quoted(name)}; volume names must be unique")
 
 
 def source_count(t: Target) -> Iterator[FieldCause]:

@@ -12,13 +12,16 @@ STAMPS := .stamps
 # Debian packages: the test guest build (qemu-utils, busybox-static, mtools,
 # syslinux, syslinux-common, dosfstools, xorriso, cpio), booting guests
 # (qemu-system-x86), building libvirt-python (libvirt-dev, pkg-config), and
-# network namespace tests (iproute2).
+# network namespace tests (iproute2), the launcher's private libvirt daemon
+# (libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients) and UEFI
+# firmware (ovmf).
 DEB_PACKAGES := qemu-system-x86 qemu-utils busybox-static mtools syslinux syslinux-common \
-	dosfstools xorriso cpio libvirt-dev pkg-config iproute2 gcc
+	dosfstools xorriso cpio libvirt-dev pkg-config iproute2 gcc \
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients ovmf
 
-.PHONY: install deb venv native guest test unit lint demo protos clean
+.PHONY: install deb user venv native guest test unit lint demo protos clean
 
-install: deb venv native guest
+install: deb user venv native guest
 
 deb:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -29,6 +32,15 @@ deb:
 	  echo "install: missing Debian packages:$$missing; run 'make install' as root or apt-get install them" >&2; exit 1; fi; \
 	echo "install: apt-get install$$missing"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 $$missing >/dev/null
+
+# The unprivileged system user the launchers' private libvirt daemons (and so
+# QEMU) run as (launcher/daemon.py). Needs root; without it the step only checks.
+user:
+	@if id virtnode >/dev/null 2>&1; then echo "install: user virtnode present"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "install: warning: the system user virtnode is missing (launcher tests need it); run 'make install' as root" >&2; exit 0; fi; \
+	echo "install: creating system user virtnode"; \
+	id virtnode >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin virtnode
 
 venv: deb $(STAMPS)/venv
 

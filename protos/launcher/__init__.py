@@ -1,0 +1,1 @@
+"""The handler ↔ launcher contract (protos/launcher/v1)."""

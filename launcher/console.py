@@ -149,6 +149,7 @@ class ConsoleRelay:
                     self._nudged = False
                     self._backoff.reset()
                 self._connect_guest(now)
+            self._sync_interest()
             timeout = None
             if self._guest is None:
                 timeout = max(0.0, self._next_connect - time.monotonic())
@@ -162,7 +163,6 @@ class ConsoleRelay:
                     self._on_guest(mask)
                 elif sock is self._user:
                     self._on_user(mask)
-            self._sync_interest()
 
     def _connect_guest(self, now: float) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -138,7 +138,8 @@ class BootLog:
     def tail(self, n_bytes: int) -> LogChunk:
         """The last `n_bytes` kept (fewer when the log holds fewer)."""
         if n_bytes < 0:
-            raise BootLogArgumentError("n_bytes", f"Boot log tail n_bytes must not be negative, not {n_bytes}")
+            raise BootLogArgumentError(
+                "n_bytes", f"Boot log tail n_bytes must not be negative, not {n_bytes}")
         with self._lock:
             start = max(self._base - self._size1, self._base + self._size - n_bytes)
         return self.read(start)

@@ -1,0 +1,384 @@
+"""The launcher process end to end: gRPC in, a real TCG guest under a private libvirt daemon out.
+
+One launcher serves the module's tests in order (boot, console, boot log,
+guest agent, pause/resume, graceful shutdown, a guest that ignores ACPI,
+bad requests, terminate); two more check crash-only behaviour (daemon killed)
+and cleanup after the launcher itself is killed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import psutil
+import pytest
+
+from controller.admission import ClusterConfig, default
+from protos import codec
+from protos.launcher.v1 import cmd_pb2, cmd_pb2_grpc, domain_pb2, notify_pb2, notify_pb2_grpc
+
+pytestmark = [pytest.mark.root, pytest.mark.qemu, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[3]
+BOOT_TIMEOUT = 120
+VMI_YAML = """
+apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata:
+  name: testguest
+  namespace: default
+  uid: "{uid}"
+spec:
+  terminationGracePeriodSeconds: 60
+  domain:
+    cpu: {{cores: 1}}
+    memory: {{guest: 256Mi}}
+    firmware:
+      kernelBoot:
+        kernelArgs: "{args}"
+        container:
+          image: virtnode/test-guest
+          kernelPath: /boot/vmlinuz
+          initrdPath: /boot/initrd.img
+    devices:
+      autoattachPodInterface: false
+"""
+
+
+def make_vmi(uid: str, args: str = "console=ttyS0,115200 panic=-1"):
+    vmi = codec.load_documents(VMI_YAML.format(uid=uid, args=args))[0]
+    return default(vmi, ClusterConfig())
+
+
+class LauncherProcess:
+    def __init__(self, vm_dir: Path, images, caps_cache: Path) -> None:
+        self.uid = str(uuid.uuid4())
+        self.vm_dir = vm_dir
+        self.socket = vm_dir / "launcher.sock"
+        self.log_path = vm_dir.parent / f"{vm_dir.name}-launcher.log"
+        image_dir = vm_dir.parent / f"{vm_dir.name}-images"
+        image_dir.mkdir(exist_ok=True)
+        os.chmod(image_dir, 0o755)
+        self.kernel = image_dir / "vmlinuz"
+        self.initrd = image_dir / "initrd.img"
+        shutil.copy(images.kernel, self.kernel)
+        shutil.copy(images.initrd, self.initrd)
+        for f in (self.kernel, self.initrd):
+            os.chmod(f, 0o644)
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "launcher", "--vmi-uid", self.uid, "--namespace", "default",
+             "--name", "testguest", "--dir", str(vm_dir), "--socket", str(self.socket),
+             "--accelerator", "emulation", "--caps-cache", str(caps_cache), "--log-level", "debug"],
+            cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.channel = None
+        self.cmd: cmd_pb2_grpc.CmdStub | None = None
+
+    def wait_ready(self, timeout: float = 60) -> cmd_pb2.HandshakeResponse:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"launcher exited with {self.proc.returncode}:\n{self.log()}")
+            if self.socket.exists():
+                self.channel = grpc.insecure_channel(f"unix:{self.socket}")
+                self.cmd = cmd_pb2_grpc.CmdStub(self.channel)
+                try:
+                    return self.cmd.Handshake(cmd_pb2.HandshakeRequest(
+                        vmi_uid=self.uid, supported_versions=[1]), timeout=5)
+                except grpc.RpcError:
+                    pass
+            time.sleep(0.2)
+        raise AssertionError(f"launcher not ready within {timeout} s:\n{self.log()}")
+
+    def options(self) -> cmd_pb2.SyncOptions:
+        return cmd_pb2.SyncOptions(kernel_boot=cmd_pb2.KernelBootFiles(
+            kernel=str(self.kernel), initrd=str(self.initrd)))
+
+    def sync(self, vmi=None, options=None, uid=None) -> cmd_pb2.SyncResponse:
+        return self.cmd.Sync(cmd_pb2.SyncRequest(
+            vmi_uid=uid or self.uid, vmi=vmi if vmi is not None else make_vmi(self.uid),
+            options=options if options is not None else self.options()), timeout=60)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    def related_processes(self) -> list[psutil.Process]:
+        """libvirtd and QEMU processes that belong to this VM's directory."""
+        found = []
+        for p in psutil.process_iter(["pid", "cmdline", "environ"]):
+            try:
+                cmdline = " ".join(p.info["cmdline"] or [])
+                env = p.info.get("environ") or {}
+            except (psutil.Error, TypeError):
+                continue
+            if p.pid == self.proc.pid:
+                continue
+            if str(self.vm_dir) in cmdline or str(self.vm_dir) in env.get("XDG_RUNTIME_DIR", ""):
+                found.append(p)
+        return found
+
+    def close(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        for p in self.related_processes():
+            p.kill()
+        self._log.close()
+
+
+class Watcher:
+    """Collects the Notify stream in a thread."""
+
+    def __init__(self, launcher: LauncherProcess) -> None:
+        self.events: list[notify_pb2.Event] = []
+        self._stub = notify_pb2_grpc.NotifyStub(launcher.channel)
+        self._call = self._stub.Watch(notify_pb2.WatchRequest(vmi_uid=launcher.uid))
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for event in self._call:
+                self.events.append(event)
+        except grpc.RpcError:
+            pass
+
+    def wait_for(self, reason: str, timeout: float = 60) -> notify_pb2.Event:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.events:
+                if event.reason == reason:
+                    return event
+            time.sleep(0.1)
+        raise AssertionError(f"no {reason} event within {timeout} s; saw "
+                             f"{[(e.reason, e.detail) for e in self.events]}")
+
+    def cancel(self) -> None:
+        self._call.cancel()
+
+
+def short_dir(prefix: str) -> Path:
+    # unix socket paths are limited to 107 bytes: keep VM directories short
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    os.chmod(path, 0o755)
+    return path
+
+
+@pytest.fixture(scope="module")
+def workdir() -> Iterator[Path]:
+    path = short_dir("vnl-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def launcher(guest_images, workdir: Path) -> Iterator[LauncherProcess]:
+    proc = LauncherProcess(workdir / "vm", guest_images, workdir / "caps")
+    yield proc
+    proc.close()
+
+
+def read_console_until(path: Path, marker: bytes, timeout: float) -> bytes:
+    deadline = time.monotonic() + timeout
+    seen = b""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(str(path))
+        s.settimeout(1)
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                continue
+            if not chunk:
+                break
+            seen += chunk
+            if marker in seen:
+                return seen
+    raise AssertionError(f"{marker!r} not seen on the console within {timeout} s; got {seen[-2000:]!r}")
+
+
+def test_handshake_names_the_vmi_and_the_accelerator(launcher: LauncherProcess) -> None:
+    reply = launcher.wait_ready()
+    assert reply.version == 1
+    assert reply.vmi_uid == launcher.uid
+    assert reply.accelerator == "tcg"
+    assert reply.pid == launcher.proc.pid
+
+
+def test_sync_boots_the_guest_and_is_idempotent(launcher: LauncherProcess) -> None:
+    watcher = Watcher(launcher)
+    first = launcher.sync()
+    assert first.defined and first.started
+    assert first.status.state == domain_pb2.DOMAIN_STATE_RUNNING
+    assert first.status.qemu_pid > 0
+    again = launcher.sync()
+    assert not again.defined and not again.started
+    assert again.status.qemu_pid == first.status.qemu_pid
+    assert watcher.events[0].type == notify_pb2.EVENT_TYPE_ADDED  # the snapshot comes first
+    watcher.wait_for("Started")
+    watcher.cancel()
+
+
+def test_console_shows_the_boot_marker(launcher: LauncherProcess) -> None:
+    seen = read_console_until(launcher.vm_dir / "console.sock", b"VIRTNODE-GUEST-READY", BOOT_TIMEOUT)
+    assert b"VIRTNODE-GUEST-READY uptime=" in seen
+
+
+def test_boot_log_replays_what_the_guest_printed(launcher: LauncherProcess) -> None:
+    reply = launcher.cmd.ReadBootLog(cmd_pb2.ReadBootLogRequest(vmi_uid=launcher.uid), timeout=10)
+    text = reply.data
+    next_offset = reply.next_offset
+    while len(reply.data) == 64 * 1024:  # page through it
+        reply = launcher.cmd.ReadBootLog(cmd_pb2.ReadBootLogRequest(
+            vmi_uid=launcher.uid, offset=next_offset), timeout=10)
+        text += reply.data
+        next_offset = reply.next_offset
+    assert b"Linux version" in text  # the kernel's first lines were kept
+    assert b"VIRTNODE-GUEST-READY" in text
+
+
+def test_guest_agent_answers_guest_info(launcher: LauncherProcess) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            info = launcher.cmd.GuestInfo(cmd_pb2.GuestInfoRequest(vmi_uid=launcher.uid), timeout=30)
+            break
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.UNAVAILABLE, e.details()
+            assert time.monotonic() < deadline, f"agent never answered: {e.details()}"
+            time.sleep(1)
+    assert info.hostname
+    assert info.os.id == "virtnode-guest"
+    assert info.os.kernel_release.startswith("6.")
+    status = launcher.cmd.GetDomain(cmd_pb2.GetDomainRequest(vmi_uid=launcher.uid), timeout=10).status
+    assert status.agent_connected
+
+
+def test_stats_count_cpu_time(launcher: LauncherProcess) -> None:
+    stats = launcher.cmd.GetStats(cmd_pb2.GetStatsRequest(vmi_uid=launcher.uid), timeout=10)
+    assert stats.cpu.cpu_time_ns > 0
+    assert stats.memory.actual_kib == 256 * 1024
+
+
+def test_pause_and_unpause(launcher: LauncherProcess) -> None:
+    paused = launcher.cmd.Pause(cmd_pb2.PauseRequest(vmi_uid=launcher.uid), timeout=10).status
+    assert paused.state == domain_pb2.DOMAIN_STATE_PAUSED and paused.paused_by_user
+    # Sync must not resume a guest the user paused
+    assert launcher.sync().status.state == domain_pb2.DOMAIN_STATE_PAUSED
+    resumed = launcher.cmd.Unpause(cmd_pb2.UnpauseRequest(vmi_uid=launcher.uid), timeout=10).status
+    assert resumed.state == domain_pb2.DOMAIN_STATE_RUNNING and not resumed.paused_by_user
+
+
+def test_graceful_shutdown_within_the_grace_period(launcher: LauncherProcess) -> None:
+    read_console_until(launcher.vm_dir / "console.sock", b"VIRTNODE-ACPI-READY", BOOT_TIMEOUT)
+    reply = launcher.cmd.Shutdown(cmd_pb2.ShutdownRequest(
+        vmi_uid=launcher.uid, grace_period_seconds=60, wait=True), timeout=120)
+    assert not reply.forced
+    assert reply.status.state == domain_pb2.DOMAIN_STATE_SHUTOFF
+
+
+def test_guest_that_ignores_acpi_is_destroyed_after_the_grace_period(launcher: LauncherProcess) -> None:
+    # acpi=off: the guest never sees the power button
+    vmi = make_vmi(launcher.uid, args="console=ttyS0,115200 panic=-1 acpi=off")
+    reply = launcher.sync(vmi)
+    assert reply.defined and reply.started
+    read_console_until(launcher.vm_dir / "console.sock", b"VIRTNODE-GUEST-READY", BOOT_TIMEOUT)
+    started = time.monotonic()
+    shut = launcher.cmd.Shutdown(cmd_pb2.ShutdownRequest(
+        vmi_uid=launcher.uid, grace_period_seconds=3, wait=True), timeout=60)
+    assert shut.forced
+    assert shut.status.state == domain_pb2.DOMAIN_STATE_SHUTOFF
+    assert time.monotonic() - started >= 3
+
+
+def test_bad_requests_get_clear_grpc_errors_and_define_nothing(launcher: LauncherProcess) -> None:
+    before = launcher.cmd.GetDomain(cmd_pb2.GetDomainRequest(vmi_uid=launcher.uid), timeout=10).domain_xml
+
+    with pytest.raises(grpc.RpcError) as wrong:
+        launcher.cmd.Ping(cmd_pb2.PingRequest(vmi_uid="someone-else"), timeout=10)
+    assert wrong.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert launcher.uid in wrong.value.details()
+
+    vmi = make_vmi(launcher.uid)
+    disk = vmi.spec.domain.devices.disks.add(name="data")
+    disk.disk.bus = "ide"
+    vmi.spec.volumes.add(name="data").empty_disk.capacity.value = "1Gi"
+    options = launcher.options()
+    options.disks["data"].path = str(launcher.kernel)
+    with pytest.raises(grpc.RpcError) as bad_bus:
+        launcher.sync(vmi, options)
+    assert bad_bus.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "spec.domain.devices.disks[0].disk.bus" in bad_bus.value.details()
+
+    options = launcher.options()
+    options.kernel_boot.kernel = "/nonexistent/vmlinuz"
+    with pytest.raises(grpc.RpcError) as missing:
+        launcher.sync(make_vmi(launcher.uid), options)
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "/nonexistent/vmlinuz" in missing.value.details()
+
+    after = launcher.cmd.GetDomain(cmd_pb2.GetDomainRequest(vmi_uid=launcher.uid), timeout=10)
+    assert after.domain_xml == before  # nothing was redefined
+    assert after.status.state == domain_pb2.DOMAIN_STATE_SHUTOFF  # nothing was started
+
+
+def test_terminate_stops_everything_and_exits_zero(launcher: LauncherProcess) -> None:
+    launcher.sync()
+    read_console_until(launcher.vm_dir / "console.sock", b"VIRTNODE-ACPI-READY", BOOT_TIMEOUT)
+    assert launcher.related_processes()  # libvirtd and QEMU are running now
+    reply = launcher.cmd.Terminate(cmd_pb2.TerminateRequest(
+        vmi_uid=launcher.uid, grace_period_seconds=60), timeout=120)
+    assert not reply.forced
+    assert launcher.proc.wait(30) == 0, launcher.log()
+    assert launcher.related_processes() == []
+    assert not launcher.socket.exists()
+
+
+def test_losing_the_libvirt_daemon_makes_the_launcher_exit_nonzero(guest_images) -> None:
+    work = short_dir("vnd-")
+    proc = LauncherProcess(work / "vm", guest_images, work / "caps")
+    try:
+        proc.wait_ready()
+        proc.sync()
+        daemons = [p for p in proc.related_processes() if p.name() == "libvirtd"]
+        assert len(daemons) == 1
+        daemons[0].kill()
+        assert proc.proc.wait(30) == 3
+        assert "lost the connection to the private libvirt daemon" in proc.log()
+        psutil.wait_procs(proc.related_processes(), timeout=10)
+        assert proc.related_processes() == []  # it took QEMU down with it
+    finally:
+        proc.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_a_killed_launcher_leaves_nothing_once_cleaned_up(guest_images) -> None:
+    from launcher.cleanup import clean_up
+
+    work = short_dir("vnk-")
+    proc = LauncherProcess(work / "vm", guest_images, work / "caps")
+    try:
+        proc.wait_ready()
+        proc.sync()
+        os.kill(proc.proc.pid, signal.SIGKILL)
+        proc.proc.wait(10)
+        killed = clean_up(proc.vm_dir, timeout=20)  # what the handler does for a dead launcher
+        assert killed  # QEMU, daemonized by libvirt, outlived the launcher until now
+        assert proc.related_processes() == []
+    finally:
+        proc.close()
+        shutil.rmtree(work, ignore_errors=True)

@@ -3,7 +3,7 @@
 Owns the mapping of spec.domain.{memory,resources,cpu,features,clock} to
 <memory>, <memoryBacking>, <vcpu>, <cpu>, <features> and <clock>, and the
 choice of CPU mode for the accelerator (KVM: host-model by default; TCG: the
-emulator's `max` model, since host-model and host-passthrough need KVM). Never
+emulator's maximum model (-cpu max), since host-model and host-passthrough need KVM). Never
 decides anything about devices or firmware.
 """
 
@@ -19,7 +19,6 @@ from protos.kubevirt.v1 import vmi_pb2
 
 HUGEPAGE_SIZES_KIB = {"2Mi": 2048, "1Gi": 1048576}
 HOST_MODES = ("host-model", "host-passthrough")
-TCG_CPU_MODEL = "max"
 CPU_FEATURE_POLICIES = ("force", "require", "optional", "disable", "forbid")
 
 
@@ -119,9 +118,10 @@ def cpu(vmi: vmi_pb2.VirtualMachineInstance, ctx: DomainContext, causes: Causes)
     where = f"{DOM}.cpu"
     if ctx.accelerator == "tcg" and (not model or model in HOST_MODES):
         # host-model/host-passthrough describe the host CPU under KVM; an emulated guest
-        # gets every feature the emulator has (KubeVirt does the same under useEmulation).
-        node = element("cpu", {"mode": "custom", "match": "exact", "check": "none"},
-                       element("model", {"fallback": "forbid"}, text=TCG_CPU_MODEL))
+        # gets every feature the emulator has: QEMU's `max` model (KubeVirt does the same
+        # under useEmulation). libvirt 9.0 knows no custom model "max" ("Unknown CPU
+        # model max" at start); mode maximum is its spelling of -cpu max.
+        node = element("cpu", {"mode": "maximum", "check": "none"})
     elif not model or model in HOST_MODES:
         node = element("cpu", {"mode": model or "host-model", "check": "partial"
                                if (model or "host-model") == "host-model" else "none"})

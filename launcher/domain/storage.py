@@ -67,10 +67,16 @@ def _target(disk: schema_pb2.Disk) -> tuple[str, str, object]:
     return "disk", "disk", disk.disk
 
 
+def _json(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
 def _volume_kind(volume: schema_pb2.Volume) -> str | None:
+    """The volume's source as KubeVirt spells it (containerDisk), if it can back a disk."""
     for name in DISK_VOLUME_SOURCES:
         if volume.HasField(name):
-            return name
+            return _json(name)
     return None
 
 
@@ -153,7 +159,7 @@ def _source(disk: schema_pb2.Disk, volumes: dict, ctx: DomainContext, where: str
     kind = _volume_kind(volume)
     if kind is None:
         causes.unsupported(f"{where}.name", f"volume \"{disk.name}\" cannot back a disk; "
-                           f"disks use one of: {', '.join(DISK_VOLUME_SOURCES)} volumes")
+                           f"disks use one of: {', '.join(map(_json, DISK_VOLUME_SOURCES))} volumes")
         return None
     source = ctx.disks.get(disk.name)
     if source is None:

@@ -31,7 +31,8 @@ def guest_memory_bytes(vmi: vmi_pb2.VirtualMachineInstance, causes: Causes) -> i
         where, q = f"{DOM}.resources.requests.memory", dom.resources.requests["memory"]
     else:
         causes.required(f"{DOM}.resources.requests.memory",
-                        "the guest needs memory: set domain.memory.guest or resources.requests.memory")
+                        "the guest needs memory: set domain.memory.guest or "
+                        "resources.requests.memory")
         return None
     try:
         size = quantity.to_bytes(q)
@@ -169,7 +170,8 @@ def _hyperv(features) -> ET.Element | None:
     if hv.HasField("spinlocks"):
         on = _state(hv.spinlocks)
         retries = hv.spinlocks.spinlocks if hv.spinlocks.HasField("spinlocks") else 4096
-        append(node, [element("spinlocks", {"state": on_off(on), "retries": retries if on else None})])
+        append(node, [element("spinlocks", {"state": on_off(on),
+                                            "retries": retries if on else None})])
     for field, tag in _HYPERV_SIMPLE[4:]:
         if hv.HasField(field):
             append(node, [element(tag, {"state": on_off(_state(getattr(hv, field)))})])

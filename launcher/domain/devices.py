@@ -68,7 +68,8 @@ def inputs(vmi: vmi_pb2.VirtualMachineInstance, causes: Causes) -> tuple[list[ET
         specs = [(f"{DEV}.autoattachInputDevice", "default-0", "virtio", "tablet")]
     for where, name, bus, kind in specs:
         if kind != "tablet":
-            causes.unsupported(f"{where}.type", f"input type \"{kind}\" is not supported; use tablet")
+            causes.unsupported(f"{where}.type",
+                               f"input type \"{kind}\" is not supported; use tablet")
             continue
         if bus not in INPUT_BUSES:
             causes.unsupported(f"{where}.bus", f"input bus \"{bus}\" is not supported; use one "
@@ -113,7 +114,8 @@ def host_devices(vmi: vmi_pb2.VirtualMachineInstance, ctx: DomainContext,
         alias = element("alias", {"name": f"ua-{prefix}-{spec.name}"})
         if isinstance(allocated, HostDevicePCI):
             out.append(element("hostdev", {"mode": "subsystem", "type": "pci", "managed": "no"},
-                               element("source", {}, element("address", pci_attrs(allocated.address))),
+                               element("source", {},
+                                       element("address", pci_attrs(allocated.address))),
                                alias))
         elif isinstance(allocated, HostDeviceMdev):
             on = display is not None and display.enabled
@@ -186,6 +188,7 @@ def unsupported(vmi: vmi_pb2.VirtualMachineInstance, causes: Causes) -> None:
         causes.unsupported(f"{DEV}.tpm", "a TPM is not supported (the node has no swtpm); "
                            "remove it or set enabled: false")
     if devices.HasField("client_passthrough"):
-        causes.unsupported(f"{DEV}.clientPassthrough", "USB redirection is not supported; remove it")
+        causes.unsupported(f"{DEV}.clientPassthrough",
+                           "USB redirection is not supported; remove it")
     if devices.autoattach_vsock:
         causes.unsupported(f"{DEV}.autoattachVSOCK", "VSOCK is not supported; remove it")

@@ -28,7 +28,7 @@ def domain_name(vmi: vmi_pb2.VirtualMachineInstance) -> str:
 
 
 def to_domain_xml(vmi: vmi_pb2.VirtualMachineInstance, ctx: DomainContext) -> str:
-    """The libvirt domain XML of a defaulted VMI on this node; ConversionError lists every problem."""
+    """The domain XML of a defaulted VMI on this node; ConversionError lists every problem."""
     return render(to_domain_element(vmi, ctx))
 
 
@@ -54,7 +54,8 @@ def to_domain_element(vmi: vmi_pb2.VirtualMachineInstance, ctx: DomainContext) -
                        "the serial console; remove useSerial or autoattachSerialConsole: false")
     policy = vmi.spec.domain.reboot_policy
     if policy not in REBOOT_POLICIES:
-        causes.invalid(f"{DOM}.rebootPolicy", f"rebootPolicy \"{policy}\" is not Reboot or Terminate")
+        causes.invalid(f"{DOM}.rebootPolicy",
+                       f"rebootPolicy \"{policy}\" is not Reboot or Terminate")
 
     root = element("domain", {"type": "kvm" if ctx.accelerator == "kvm" else "qemu"})
     append(root, [

@@ -32,7 +32,8 @@ def secure_boot(vmi: vmi_pb2.VirtualMachineInstance) -> bool:
                                      else True)
 
 
-def os_element(vmi: vmi_pb2.VirtualMachineInstance, ctx: DomainContext, causes: Causes) -> ET.Element:
+def os_element(vmi: vmi_pb2.VirtualMachineInstance, ctx: DomainContext,
+               causes: Causes) -> ET.Element:
     dom = vmi.spec.domain
     fw = dom.firmware
     if vmi.spec.architecture not in SUPPORTED_ARCHITECTURES:
@@ -66,7 +67,8 @@ def _efi(vmi: vmi_pb2.VirtualMachineInstance, ctx: DomainContext,
     code, template = files.code, files.vars_template
     if secure:
         features = vmi.spec.domain.features
-        if features.HasField("smm") and features.smm.HasField("enabled") and not features.smm.enabled:
+        smm = features.smm
+        if features.HasField("smm") and smm.HasField("enabled") and not smm.enabled:
             causes.invalid(f"{DOM}.features.smm.enabled",
                            "EFI secure boot needs SMM; enable smm or turn secureBoot off")
         if not features.HasField("smm"):

@@ -123,7 +123,8 @@ def disks(vmi: vmi_pb2.VirtualMachineInstance, ctx: DomainContext, causes: Cause
         allowed = CDROM_BUSES if device == "cdrom" else DISK_BUSES
         bus = target.bus
         if not bus:
-            causes.required(f"{where}.{json}.bus", f"a bus is required; use one of: {', '.join(allowed)}")
+            causes.required(f"{where}.{json}.bus",
+                            f"a bus is required; use one of: {', '.join(allowed)}")
             continue
         if bus not in allowed:
             extra = " (KubeVirt dropped IDE)" if bus == "ide" else ""
@@ -159,7 +160,8 @@ def _source(disk: schema_pb2.Disk, volumes: dict, ctx: DomainContext, where: str
     kind = _volume_kind(volume)
     if kind is None:
         causes.unsupported(f"{where}.name", f"volume \"{disk.name}\" cannot back a disk; "
-                           f"disks use one of: {', '.join(map(_json, DISK_VOLUME_SOURCES))} volumes")
+                           "disks use one of: "
+                           f"{', '.join(map(_json, DISK_VOLUME_SOURCES))} volumes")
         return None
     source = ctx.disks.get(disk.name)
     if source is None:
@@ -203,7 +205,8 @@ def _disk(vmi, ctx: DomainContext, disk: schema_pb2.Disk, i: int, device: str, j
                                "SCSI persistent reservations are not supported; remove it")
     if device == "disk" and bus == "sata" and readonly:
         causes.unsupported(f"{where}.disk.readonly" if target.readonly else f"{where}.disk.bus",
-                           "a sata hard disk cannot be read-only; use bus virtio or scsi, or a cdrom")
+                           "a sata hard disk cannot be read-only; use bus virtio or scsi, "
+                           "or a cdrom")
         return None
     cache = _cache(disk, source, ctx, where, causes)
     io = disk.io or ("native" if cache == "none" and source.kind == "block" else None)

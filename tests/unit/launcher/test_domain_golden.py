@@ -54,7 +54,8 @@ def context_from_json(doc: dict) -> DomainContext:
 def load_case(case: str):
     """(defaulted VMI, context) of a golden case."""
     folder = GOLDEN / case
-    (vmi,) = codec.load_documents((folder / "vmi.yaml").read_text(), source=str(folder / "vmi.yaml"))
+    source = folder / "vmi.yaml"
+    (vmi,) = codec.load_documents(source.read_text(), source=str(source))
     ctx_file = folder / "context.json"
     ctx = context_from_json(json.loads(ctx_file.read_text()) if ctx_file.exists() else {})
     return default(vmi, ClusterConfig()), ctx

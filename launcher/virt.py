@@ -155,10 +155,15 @@ def kvm_internal_error(qemu_log: str, domain: str = "the guest") -> KVMInternalE
         match = re.search(r"KVM internal error\.?\s*(Suberror:\s*\d+)?", line)
         if match is None:
             continue
+        # QEMU (kvm-all.c) prints the suberror, "extra data[i]: ..." lines, then
+        # "emulation failure" for suberror 1, then the register dump.
         detail = [match.group(1)] if match.group(1) else []
-        following = lines[index + 1].strip() if index + 1 < len(lines) else ""
-        if following and not re.match(r"^(extra data|[A-Z0-9]{2,3}=|RAX)", following):
-            detail.append(following)
+        for following in lines[index + 1:index + 16]:
+            if following.startswith("extra data"):
+                continue
+            if following.strip() == "emulation failure":
+                detail.append("emulation failure")
+            break
         why = f" ({', '.join(detail)})" if detail else ""
         return KVMInternalError(f"The guest {domain} stopped with a KVM internal error{why}; "
                                 f"{KVMInternalError.HINT}")

@@ -192,10 +192,11 @@ class PrivateDaemon:
         process, self._process = self._process, None
         if process is not None:
             _terminate(process, timeout)
-        for leftover in self.qemu_processes():
+        leftovers = self.qemu_processes()
+        for leftover in leftovers:
             log.warning("killing QEMU pid %d left behind by the private libvirtd", leftover.pid)
             _kill(leftover)
-        psutil.wait_procs(self.qemu_processes(), timeout=timeout)
+        _wait_dead(leftovers, timeout)
 
     def qemu_processes(self) -> list[psutil.Process]:
         """QEMU processes of this daemon: run by its uid, with its directories
@@ -391,6 +392,25 @@ def _kill(process: psutil.Process) -> None:
         process.kill()
     except psutil.NoSuchProcess:
         pass
+
+
+def _wait_dead(processes: list[psutil.Process], timeout: float) -> None:
+    """Waits until each process is gone or a zombie (libvirt daemonizes QEMU, so
+    its reaper is init or a subreaper, not us)."""
+    deadline = time.monotonic() + timeout
+    while processes and time.monotonic() < deadline:
+        processes = [p for p in processes if _running(p)]
+        if processes:
+            time.sleep(0.05)
+    for process in processes:
+        log.error("QEMU pid %d did not die within %g s of SIGKILL", process.pid, timeout)
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _read_dir(path: Path) -> dict[str, bytes]:

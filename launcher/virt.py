@@ -273,7 +273,7 @@ class Hypervisor:
                 return
             except libvirt.libvirtError as exc:
                 error = self._translate(exc, "destroy")
-                if not isinstance(error, HypervisorError) or isinstance(error, ConnectionLostError):
+                if not isinstance(error, HypervisorError):  # not running, gone, connection lost
                     raise error from exc
                 log.warning("graceful destroy of %s failed (%s); killing QEMU", self.name, error)
         with self._translated("destroy"):

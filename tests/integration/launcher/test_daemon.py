@@ -60,6 +60,14 @@ def leftovers(vm_dir: Path) -> list[psutil.Process]:
     return found
 
 
+def running(pid: int) -> bool:
+    """True while `pid` runs; a zombie waiting for init to reap it does not count."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def fake_libvirtd(vm_dir: Path, script: str) -> str:
     path = vm_dir / "fake-libvirtd"
     path.write_text("#!/bin/sh\n" + script)
@@ -179,14 +187,17 @@ def test_the_node_capabilities_cache_spares_the_qemu_probe(
             hypervisor.start(paused=True)
             timings[run] = time.monotonic() - started
             assert hypervisor.state() == ("paused", "starting_up") or hypervisor.state()[0] == "paused"
+            pids = [daemon.pid, hypervisor.qemu_pid()]
+            assert all(pids)
             wrote = daemon.save_capabilities()
             assert wrote == (run == "empty node cache")
             assert any(p.suffix == ".xml" for p in node_caps.iterdir())
         finally:
             if hypervisor is not None:
                 hypervisor.close()
-            daemon.stop()
+            daemon.stop()  # QEMU still runs: stop() kills it too
         assert leftovers(run_dir) == []
+        assert not any(running(pid) for pid in pids)
     print(f"\nfirst domain start (define + start paused): {timings['empty node cache']:.2f} s with an empty "
           f"node capabilities cache, {timings['seeded node cache']:.2f} s with a seeded one")
 

@@ -29,7 +29,6 @@ import errno
 import logging
 import os
 import pwd
-import shutil
 import signal
 import socket
 import subprocess

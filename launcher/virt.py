@@ -448,8 +448,9 @@ class Hypervisor:
         text = f"Failed to {action} domain {self.name}: {message}"
         if code == libvirt.VIR_ERR_NO_DOMAIN:
             return DomainNotFoundError(f"Failed to {action} domain {self.name}: no such domain is defined")
-        if self._lost is not None or code in _LOST or (
-                origin in _TRANSPORT_DOMAINS and code in (libvirt.VIR_ERR_SYSTEM_ERROR, libvirt.VIR_ERR_INTERNAL_ERROR)):
+        transport_failed = origin in _TRANSPORT_DOMAINS and code in (libvirt.VIR_ERR_SYSTEM_ERROR,
+                                                                     libvirt.VIR_ERR_INTERNAL_ERROR)
+        if self._lost is not None or code in _LOST or transport_failed:
             return ConnectionLostError(f"{text} (the connection to the private libvirt daemon is lost)")
         if code in _STATE:
             return DomainStateError(text)

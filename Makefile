@@ -17,7 +17,7 @@ STAMPS := .stamps
 # firmware (ovmf).
 DEB_PACKAGES := qemu-system-x86 qemu-utils busybox-static mtools syslinux syslinux-common \
 	dosfstools xorriso cpio libvirt-dev pkg-config iproute2 gcc \
-	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients ovmf
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients ovmf libxml2-utils
 
 .PHONY: install deb user venv native guest test unit lint demo protos clean
 

@@ -125,6 +125,8 @@ class DomainManager:
             return self.hv.state()
         except DomainNotFoundError:
             return "nostate", ""
+        except LauncherError as e:  # connection lost: the state is unknown, say why
+            return "nostate", f"unknown: {e}"
 
     def status(self) -> domain_pb2.DomainStatus:
         with self._lock:

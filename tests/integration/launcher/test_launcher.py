@@ -211,6 +211,34 @@ def read_console_until(path: Path, marker: bytes, timeout: float) -> bytes:
     raise AssertionError(f"{marker!r} not seen on the console within {timeout} s; got {seen[-2000:]!r}")
 
 
+def log_end(launcher: LauncherProcess) -> int:
+    reply = launcher.cmd.ReadBootLog(cmd_pb2.ReadBootLogRequest(vmi_uid=launcher.uid, offset=0,
+                                                                limit=1), timeout=10)
+    offset = reply.next_offset
+    while True:
+        reply = launcher.cmd.ReadBootLog(cmd_pb2.ReadBootLogRequest(
+            vmi_uid=launcher.uid, offset=offset), timeout=10)
+        if not reply.data:
+            return offset
+        offset = reply.next_offset
+
+
+def wait_boot_log(launcher: LauncherProcess, marker: bytes, since: int, timeout: float) -> bytes:
+    """Polls the replayed boot log from `since` until `marker` shows up."""
+    deadline = time.monotonic() + timeout
+    seen, offset = b"", since
+    while time.monotonic() < deadline:
+        reply = launcher.cmd.ReadBootLog(cmd_pb2.ReadBootLogRequest(
+            vmi_uid=launcher.uid, offset=offset), timeout=10)
+        seen += reply.data
+        offset = reply.next_offset
+        if marker in seen:
+            return seen
+        if not reply.data:
+            time.sleep(0.5)
+    raise AssertionError(f"{marker!r} not in the boot log within {timeout} s; got {seen[-2000:]!r}")
+
+
 def test_handshake_names_the_vmi_and_the_accelerator(launcher: LauncherProcess) -> None:
     reply = launcher.wait_ready()
     assert reply.version == 1
@@ -284,7 +312,7 @@ def test_pause_and_unpause(launcher: LauncherProcess) -> None:
 
 
 def test_graceful_shutdown_within_the_grace_period(launcher: LauncherProcess) -> None:
-    read_console_until(launcher.vm_dir / "console.sock", b"VIRTNODE-ACPI-READY", BOOT_TIMEOUT)
+    wait_boot_log(launcher, b"VIRTNODE-ACPI-READY", 0, BOOT_TIMEOUT)
     reply = launcher.cmd.Shutdown(cmd_pb2.ShutdownRequest(
         vmi_uid=launcher.uid, grace_period_seconds=60, wait=True), timeout=120)
     assert not reply.forced
@@ -294,9 +322,10 @@ def test_graceful_shutdown_within_the_grace_period(launcher: LauncherProcess) ->
 def test_guest_that_ignores_acpi_is_destroyed_after_the_grace_period(launcher: LauncherProcess) -> None:
     # acpi=off: the guest never sees the power button
     vmi = make_vmi(launcher.uid, args="console=ttyS0,115200 panic=-1 acpi=off")
+    since = log_end(launcher)
     reply = launcher.sync(vmi)
     assert reply.defined and reply.started
-    read_console_until(launcher.vm_dir / "console.sock", b"VIRTNODE-GUEST-READY", BOOT_TIMEOUT)
+    wait_boot_log(launcher, b"VIRTNODE-GUEST-READY", since, BOOT_TIMEOUT)
     started = time.monotonic()
     shut = launcher.cmd.Shutdown(cmd_pb2.ShutdownRequest(
         vmi_uid=launcher.uid, grace_period_seconds=3, wait=True), timeout=60)
@@ -337,8 +366,9 @@ def test_bad_requests_get_clear_grpc_errors_and_define_nothing(launcher: Launche
 
 
 def test_terminate_stops_everything_and_exits_zero(launcher: LauncherProcess) -> None:
+    since = log_end(launcher)
     launcher.sync()
-    read_console_until(launcher.vm_dir / "console.sock", b"VIRTNODE-ACPI-READY", BOOT_TIMEOUT)
+    wait_boot_log(launcher, b"VIRTNODE-ACPI-READY", since, BOOT_TIMEOUT)
     assert launcher.related_processes()  # libvirtd and QEMU are running now
     reply = launcher.cmd.Terminate(cmd_pb2.TerminateRequest(
         vmi_uid=launcher.uid, grace_period_seconds=60), timeout=120)
@@ -357,7 +387,7 @@ def test_losing_the_libvirt_daemon_makes_the_launcher_exit_nonzero(guest_images)
         daemons = [p for p in proc.related_processes() if p.name() == "libvirtd"]
         assert len(daemons) == 1
         daemons[0].kill()
-        assert proc.proc.wait(30) == 3
+        assert proc.proc.wait(30) == 3, proc.log()
         assert "lost the connection to the private libvirt daemon" in proc.log()
         psutil.wait_procs(proc.related_processes(), timeout=10)
         assert proc.related_processes() == []  # it took QEMU down with it

@@ -22,14 +22,11 @@ import threading
 from pathlib import Path
 
 from launcher import accel, logs
-from launcher.bootlog import BootLog
-from launcher.console import ConsoleRelay
 from launcher.daemon import DEFAULT_USER, PrivateDaemon
-from launcher.domain import FirmwareFiles
 from launcher.errors import LauncherError
-from launcher.manager import DomainManager, GuestPaths
-from launcher.server import StopFlag, serve
-from launcher.virt import Hypervisor
+
+# grpc, libvirt and the domain conversion take most of the launcher's start-up
+# time to import; run() imports them while the private daemon initialises.
 
 log = logging.getLogger("launcher")
 
@@ -64,8 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def firmware_files(guest: GuestPaths) -> FirmwareFiles | None:
+def firmware_files(guest):
     """Debian's OVMF files, when the ovmf package is installed."""
+    from launcher.domain import FirmwareFiles
+
     code, vars_ = OVMF_DIR / "OVMF_CODE_4M.fd", OVMF_DIR / "OVMF_VARS_4M.fd"
     if not (code.exists() and vars_.exists()):
         return None
@@ -75,17 +74,29 @@ def firmware_files(guest: GuestPaths) -> FirmwareFiles | None:
                          secure_vars_template=str(secure_vars) if secure_vars.exists() else None)
 
 
+class StopFlag(threading.Event):
+    """Set when the launcher must exit; carries the exit code and reason."""
+
+    code = 0
+    reason = ""
+
+    def trigger(self, code: int, reason: str) -> None:
+        if not self.is_set():
+            self.code, self.reason = code, reason
+            self.set()
+
+
 class Launcher:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.stop = StopFlag()
         self.exiting = threading.Event()
         self.versions: dict[str, str] = {}
-        self.manager: DomainManager | None = None
+        self.manager = None
         self.daemon: PrivateDaemon | None = None
-        self.hypervisor: Hypervisor | None = None
-        self.relay: ConsoleRelay | None = None
-        self.bootlog: BootLog | None = None
+        self.hypervisor = None
+        self.relay = None
+        self.bootlog = None
         self.server = None
         self._terminating = threading.Lock()
         self.forced = False
@@ -117,6 +128,15 @@ class Launcher:
             accelerator = accel.choose(args.accelerator)
             vm_dir.mkdir(parents=True, exist_ok=True)
             os.chmod(vm_dir, 0o711)  # the daemon's uid traverses it to reach its own folders
+            self.daemon = PrivateDaemon(vm_dir, uid=user.pw_uid, gid=user.pw_gid,
+                                        caps_cache=args.caps_cache)
+            self.daemon.spawn()
+            from launcher.bootlog import BootLog
+            from launcher.console import ConsoleRelay
+            from launcher.manager import DomainManager, GuestPaths
+            from launcher.server import serve
+            from launcher.virt import Hypervisor
+
             guest = GuestPaths(vm_dir / "guest")
             guest.folder.mkdir(exist_ok=True)
             os.chown(guest.folder, user.pw_uid, user.pw_gid)
@@ -124,13 +144,11 @@ class Launcher:
             self.bootlog = BootLog(vm_dir / "boot.log")
             self.relay = ConsoleRelay(guest.serial_socket, vm_dir / "console.sock", self.bootlog)
             self.relay.start()
-            self.daemon = PrivateDaemon(vm_dir, uid=user.pw_uid, gid=user.pw_gid,
-                                        caps_cache=args.caps_cache)
-            uri = self.daemon.start(timeout=args.daemon_timeout)
+            uri = self.daemon.wait_ready(timeout=args.daemon_timeout)
             domain = f"{args.namespace}_{args.name}"
             self.hypervisor = Hypervisor.connect(uri, domain, paths=self.daemon.paths,
                                                  on_connection_lost=self._connection_lost)
-            self.versions = self.hypervisor.versions() if hasattr(self.hypervisor, "versions") else {}
+            self.versions = self.hypervisor.versions()
             self.manager = DomainManager(args.vmi_uid, self.hypervisor, self.relay, self.bootlog,
                                          accelerator, guest, firmware_files(guest))
             self.server = serve(self, args.socket)

@@ -144,6 +144,7 @@ class PrivateDaemon:
         self.caps_cache = Path(caps_cache) if caps_cache is not None else None
         self.libvirtd = libvirtd
         self._process: subprocess.Popen[bytes] | None = None
+        self._spawned_at = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -159,14 +160,27 @@ class PrivateDaemon:
     def start(self, timeout: float = 30.0) -> str:
         """Starts the daemon and waits, at most `timeout` seconds, until its
         socket accepts connections; returns the URI to connect to."""
+        self.spawn()
+        return self.wait_ready(timeout)
+
+    def spawn(self) -> None:
+        """Starts the daemon without waiting for it: the caller can do other work
+        (import, set up) while it initialises, then call wait_ready()."""
         if self.alive():
-            return self.uri
+            return
         self._check_socket_path()
         self._prepare()
         self._copy_capabilities_in()
-        started = time.monotonic()
+        self._spawned_at = time.monotonic()
         self._process = self._spawn()
         log.info("private libvirtd started: pid %d, uid %d, %s", self._process.pid, self.uid, self.paths.root)
+
+    def wait_ready(self, timeout: float = 30.0) -> str:
+        """Waits, at most `timeout` seconds from the spawn, until the daemon's socket
+        accepts connections; returns the URI to connect to."""
+        if self._process is None:
+            raise DaemonError("The private libvirt daemon was not started; call spawn() first")
+        started = self._spawned_at
         deadline = started + timeout
         while True:
             if self._process.poll() is not None:
@@ -183,7 +197,7 @@ class PrivateDaemon:
                 raise DaemonError(
                     f"The private libvirt daemon in {self.paths.root} did not serve "
                     f"{self.paths.socket} within {timeout:g} s; its log ends:\n{self.log_tail()}")
-            time.sleep(0.05)
+            time.sleep(0.01)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stops the daemon (SIGTERM, SIGKILL after `timeout`), reaps it, and

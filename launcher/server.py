@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
@@ -175,15 +174,3 @@ def serve(launcher, socket_path: Path, max_workers: int = 8) -> grpc.Server:
     finally:
         os.umask(old)
     return server
-
-
-class StopFlag(threading.Event):
-    """Set when the launcher must exit; carries the exit code and reason."""
-
-    code = 0
-    reason = ""
-
-    def trigger(self, code: int, reason: str) -> None:
-        if not self.is_set():
-            self.code, self.reason = code, reason
-            self.set()

@@ -216,6 +216,14 @@ class Hypervisor:
         with contextlib.suppress(libvirt.libvirtError):
             self._conn.close()
 
+    def versions(self) -> dict[str, str]:
+        """libvirt's and QEMU's versions, as "major.minor.micro"."""
+        def text(number: int) -> str:
+            return f"{number // 1_000_000}.{number // 1000 % 1000}.{number % 1000}"
+
+        with self._translated("read the versions of"):
+            return {"libvirt": text(self._conn.getLibVersion()), "qemu": text(self._conn.getVersion())}
+
     def alive(self) -> bool:
         try:
             return self._lost is None and not self._closed and bool(self._conn.isAlive())

@@ -245,6 +245,7 @@ def test_handshake_names_the_vmi_and_the_accelerator(launcher: LauncherProcess) 
     assert reply.vmi_uid == launcher.uid
     assert reply.accelerator == "tcg"
     assert reply.pid == launcher.proc.pid
+    assert reply.libvirt_version.startswith("9.") and reply.qemu_version.startswith("7.")
 
 
 def test_sync_boots_the_guest_and_is_idempotent(launcher: LauncherProcess) -> None:

@@ -379,37 +379,37 @@ def test_terminate_stops_everything_and_exits_zero(launcher: LauncherProcess) ->
     assert not launcher.socket.exists()
 
 
-def test_losing_the_libvirt_daemon_makes_the_launcher_exit_nonzero(guest_images) -> None:
-    work = short_dir("vnd-")
+@pytest.fixture
+def booted(guest_images) -> Iterator[LauncherProcess]:
+    """A launcher of its own with its guest started, for tests that break it."""
+    work = short_dir("vnx-")
     proc = LauncherProcess(work / "vm", guest_images, work / "caps")
     try:
         proc.wait_ready()
         proc.sync()
-        daemons = [p for p in proc.related_processes() if p.name() == "libvirtd"]
-        assert len(daemons) == 1
-        daemons[0].kill()
-        assert proc.proc.wait(30) == 3, proc.log()
-        assert "lost the connection to the private libvirt daemon" in proc.log()
-        psutil.wait_procs(proc.related_processes(), timeout=10)
-        assert proc.related_processes() == []  # it took QEMU down with it
+        yield proc
     finally:
         proc.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
-def test_a_killed_launcher_leaves_nothing_once_cleaned_up(guest_images) -> None:
+def test_losing_the_libvirt_daemon_makes_the_launcher_exit_nonzero(booted: LauncherProcess) -> None:
+    proc = booted
+    daemons = [p for p in proc.related_processes() if p.name() == "libvirtd"]
+    assert len(daemons) == 1
+    daemons[0].kill()
+    assert proc.proc.wait(30) == 3, proc.log()
+    assert "lost the connection to the private libvirt daemon" in proc.log()
+    psutil.wait_procs(proc.related_processes(), timeout=10)
+    assert proc.related_processes() == []  # it took QEMU down with it
+
+
+def test_a_killed_launcher_leaves_nothing_once_cleaned_up(booted: LauncherProcess) -> None:
     from launcher.cleanup import clean_up
 
-    work = short_dir("vnk-")
-    proc = LauncherProcess(work / "vm", guest_images, work / "caps")
-    try:
-        proc.wait_ready()
-        proc.sync()
-        os.kill(proc.proc.pid, signal.SIGKILL)
-        proc.proc.wait(10)
-        killed = clean_up(proc.vm_dir, timeout=20)  # what the handler does for a dead launcher
-        assert killed  # QEMU, daemonized by libvirt, outlived the launcher until now
-        assert proc.related_processes() == []
-    finally:
-        proc.close()
-        shutil.rmtree(work, ignore_errors=True)
+    proc = booted
+    os.kill(proc.proc.pid, signal.SIGKILL)
+    proc.proc.wait(10)
+    killed = clean_up(proc.vm_dir, timeout=20)  # what the handler does for a dead launcher
+    assert killed  # QEMU, daemonized by libvirt, outlived the launcher until now
+    assert proc.related_processes() == []

@@ -54,6 +54,12 @@ UNIX_PATH_MAX = 107  # sun_path is 108 bytes with the terminating NUL
 # file, so no virtlogd is needed.
 QEMU_CONF = 'stdio_handler = "file"\n'
 
+# One client (the launcher) talks to this daemon: a few worker threads are
+# plenty, and each thread that allocates would otherwise get its own malloc
+# arena (MALLOC_ARENA_MAX below), which is most of an idle daemon's memory.
+LIBVIRTD_CONF = ("min_workers = 1\nmax_workers = 4\nprio_workers = 1\n"
+                 "admin_min_workers = 1\nadmin_max_workers = 1\n")
+
 
 @dataclass(frozen=True)
 class DaemonPaths:
@@ -294,7 +300,7 @@ class PrivateDaemon:
             self._own_dir(directory)
         self._own_file(self.paths.config / "libvirt" / "qemu.conf", QEMU_CONF)
         self._own_file(self.paths.config / "libvirt" / "libvirtd.conf",
-                       f'log_outputs = "3:file:{self.paths.log}"\n')
+                       f'log_outputs = "3:file:{self.paths.log}"\n' + LIBVIRTD_CONF)
         with self.paths.log.open("a"):
             pass
         os.chown(self.paths.log, self.uid, self.gid)
@@ -332,6 +338,7 @@ class PrivateDaemon:
             "XDG_CACHE_HOME": str(self.paths.cache),
             "XDG_DATA_HOME": str(self.paths.data),
             "LANG": "C.UTF-8",
+            "MALLOC_ARENA_MAX": "2",
         }
 
     def _spawn(self) -> subprocess.Popen[bytes]:

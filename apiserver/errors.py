@@ -147,25 +147,10 @@ def forbidden(resource: str, name: str, why: str,
 def invalid(kind: str, group: str, name: str, causes: Sequence[FieldCause]) -> Invalid:
     """Kind.group "name" is invalid: cause (or [cause, cause] when several)."""
     qualified = f"{kind}.{group}" if group else kind
-    texts = [_cause_text(c) for c in causes]
+    texts = [str(c) for c in causes]  # FieldCause prints as "field: message"
     joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
     return Invalid(f'{qualified} "{name}" is invalid: {joined}', name=name, group=group,
                    kind=kind, causes=causes)
-
-
-_CAUSE_PREFIX = {
-    "FieldValueRequired": "Required value",
-    "FieldValueInvalid": "Invalid value",
-    "FieldValueDuplicate": "Duplicate value",
-    "FieldValueNotSupported": "Unsupported value",
-    "FieldValueForbidden": "Forbidden",
-}
-
-
-def _cause_text(cause: FieldCause) -> str:
-    prefix = _CAUSE_PREFIX.get(cause.reason)
-    body = f"{prefix}: {cause.message}" if prefix else cause.message
-    return f"{cause.field}: {body}" if cause.field else body
 
 
 def expired(requested: int, oldest: int) -> ResourceExpired:

@@ -144,7 +144,7 @@ def load_token_file(path: Path) -> list[tuple[bytes, User]]:
 class Authenticator:
     """Client certificates (verified by the TLS layer against `ca_cert`) and bearer tokens."""
 
-    def __init__(self, tokens_file: Path | None, ca_cert: Path | None = None) -> None:
+    def __init__(self, tokens_file: Path | None, ca_cert: Path | bytes | None = None) -> None:
         self._tokens = _WatchedFile(tokens_file, load_token_file, [])
         self._ca_subject = _ca_subject(ca_cert) if ca_cert is not None else None
 
@@ -196,13 +196,16 @@ def _rdns(name: Iterable) -> list[tuple[str, str]]:
     return [(k, v) for rdn in name for k, v in rdn]
 
 
-def _ca_subject(ca_cert: Path) -> list[tuple[str, str]]:
-    """The CA's subject in getpeercert()'s form, for matching a peer certificate's issuer."""
+def _ca_subject(ca_cert: Path | bytes) -> list[tuple[str, str]]:
+    """The CA's subject in getpeercert()'s form, for matching a peer certificate's issuer.
+
+    `ca_cert` is the CA certificate's path or its PEM."""
     names = {NameOID.COMMON_NAME: "commonName", NameOID.ORGANIZATION_NAME: "organizationName",
              NameOID.ORGANIZATIONAL_UNIT_NAME: "organizationalUnitName",
              NameOID.COUNTRY_NAME: "countryName", NameOID.LOCALITY_NAME: "localityName",
              NameOID.STATE_OR_PROVINCE_NAME: "stateOrProvinceName"}
-    cert = x509.load_pem_x509_certificate(Path(ca_cert).read_bytes())
+    pem = ca_cert if isinstance(ca_cert, bytes) else Path(ca_cert).read_bytes()
+    cert = x509.load_pem_x509_certificate(pem)
     return [(names.get(a.oid, a.oid.dotted_string), str(a.value))
             for rdn in cert.subject.rdns for a in rdn]
 

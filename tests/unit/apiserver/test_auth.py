@@ -127,7 +127,8 @@ def test_client_certificate_user_is_cn_and_groups_are_o(tmp_path: Path) -> None:
 
 def test_unusable_client_certificates_do_not_authenticate(tmp_path: Path) -> None:
     """No CN, a foreign issuer or an expired certificate: no user."""
-    authn = Authenticator(None, ensure_pki(tmp_path).ca_cert)
+    authn = Authenticator(None, ensure_pki(tmp_path).ca_pem())      # PEM works as well as a path
+    assert authn.authenticate(None, peer("ok")) is not None
     assert authn.authenticate(None, peer(None, ("virtnode:admins",))) is None
     assert authn.authenticate(None, peer("mallory", issuer="someone-else")) is None
     assert authn.authenticate(None, peer("old", not_after="Jan  1 00:00:00 2001 GMT")) is None

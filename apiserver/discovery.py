@@ -24,8 +24,11 @@ Client behaviour this relies on (client-go, kubectl 1.20 .. 1.32):
   at the Content-Type: a JSON answer fails to decode and `kubectl apply` stops
   with "error validating data". So when the Accept header names that media
   type the HTTP layer must send `openapi_v2_protobuf()` (see
-  `wants_openapi_protobuf`); `document()` returns the JSON form for everything
-  else. Each kind's definition is a loose `type: object` without
+  `wants_openapi_protobuf`) with `Content-Type:
+  OPENAPI_V2_PROTOBUF_CONTENT_TYPE` (client-go parses the response's
+  Content-Type, and the Accept spelling with "@" fails Go's mime parser:
+  "mime: unexpected content after media subtype"); `document()` returns the
+  JSON form for everything else. Each kind's definition is a loose `type: object` without
   `properties` (kubectl reads it as a map of anything, so no field is ever
   "unknown") with `x-kubernetes-group-version-kind` and
   `x-kubernetes-preserve-unknown-fields: true`.
@@ -46,6 +49,9 @@ from apiserver import resources
 KUBERNETES_VERSION = "1.29.0"
 VIRTNODE_VERSION = "0.1.0"
 OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+# The Content-Type to answer it with: "@" is not a token character, and client-go rejects a
+# response whose Content-Type it cannot parse; kube-apiserver sends this spelling.
+OPENAPI_V2_PROTOBUF_CONTENT_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 _SUBRESOURCE_VERBS = {"status": ("get", "patch", "update"), "scale": ("get", "patch", "update")}
 _SCALE = {"group": "autoscaling", "version": "v1", "kind": "Scale"}

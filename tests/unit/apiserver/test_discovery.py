@@ -146,6 +146,8 @@ def test_openapi_protobuf_is_chosen_by_client_go_accept_header() -> None:
     assert discovery.wants_openapi_protobuf(f"{discovery.OPENAPI_V2_PROTOBUF}, */*")
     assert not discovery.wants_openapi_protobuf("application/json")
     assert not discovery.wants_openapi_protobuf(None)
+    # The answer's Content-Type must parse as Go's mime.ParseMediaType does (no "@").
+    assert re.fullmatch(r"[\w.+-]+/[\w.+-]+", discovery.OPENAPI_V2_PROTOBUF_CONTENT_TYPE)
 
 
 def test_unknown_paths_are_not_discovery() -> None:

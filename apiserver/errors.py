@@ -97,6 +97,11 @@ class UnsupportedMediaType(APIError):
     reason = "UnsupportedMediaType"
 
 
+class RequestEntityTooLarge(APIError):
+    code = 413
+    reason = "RequestEntityTooLarge"
+
+
 class Invalid(APIError):
     code = 422
     reason = "Invalid"

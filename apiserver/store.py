@@ -265,6 +265,8 @@ class Store:
                     self._carry(old_meta, new_meta, field)
                 if "status" in res.subresources:
                     self._carry(old, new, "status")
+                if res.key == "namespaces":  # spec.finalizers change only through finalize
+                    self._carry(old, new, "spec")
                 if old_meta.get("deletionTimestamp"):
                     added = set(new_meta.get("finalizers") or ()) - set(
                         old_meta.get("finalizers") or ())
@@ -279,13 +281,17 @@ class Store:
                 1 if self._spec_changed(res, old, new) else 0)
             if new == old:
                 return old  # Kubernetes skips no-op updates: no write, no event
-            if new_meta.get("deletionTimestamp") and not new_meta.get("finalizers"):
+            if (new_meta.get("deletionTimestamp") and not new_meta.get("finalizers")
+                    and res.key != "namespaces"):  # a namespace also waits for its contents
                 new_meta.pop("finalizers", None)
                 removed = self._remove(res.key, new, old)
                 self._owners_released(old, removed)
                 return removed
             stored = self._put(res.key, new, "MODIFIED", old)
             self._owners_released(old, new)
+            if res.key == "namespaces":
+                self._finish_namespace(name)  # its own metadata.finalizers may be gone now
+                return self._load(res.key, "", name) or stored
             return stored
 
     def delete(self, res: Resource, namespace: str | None, name: str,

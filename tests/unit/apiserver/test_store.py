@@ -376,3 +376,24 @@ def test_error_codes_and_reasons(cls: type[errors.APIError], code: int, reason: 
     """Each error class carries its HTTP status and StatusReason."""
     status = errors.to_status(cls("m"))
     assert (status["code"], status["reason"], status["message"]) == (code, reason, "m")
+
+
+def test_generate_name_retries_on_collision(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A generated name that is taken is drawn again."""
+    draws = iter("bbbbb" "bbbbb" "ccccc")
+    monkeypatch.setattr("apiserver.store.secrets.choice", lambda alphabet: next(draws))
+    body = vm()
+    del body["metadata"]["name"]
+    body["metadata"]["generateName"] = "web-"
+    assert store.create(VM, body)["metadata"]["name"] == "web-bbbbb"
+    assert store.create(VM, body)["metadata"]["name"] == "web-ccccc"
+
+
+def test_namespace_update_keeps_spec_finalizers(store: Store) -> None:
+    """An update cannot drop a Namespace's `kubernetes` finalizer."""
+    ns = store.get(NS, None, "default")
+    ns["spec"] = {}
+    ns["metadata"]["labels"] = {"team": "a"}
+    updated = store.update(NS, ns)
+    assert updated["spec"]["finalizers"] == ["kubernetes"]
+    assert updated["metadata"]["labels"] == {"team": "a"}

@@ -255,3 +255,27 @@ def test_terminating_namespace_refuses_creates(store: Store) -> None:
     held["metadata"]["finalizers"] = []
     store.update(VM, held)
     assert not exists(store, NS, "default", namespace=None)
+
+
+def test_namespace_with_own_finalizer_goes_when_it_is_removed(store: Store) -> None:
+    """A Namespace held by a metadata finalizer is removed once an update drops it."""
+    store.create(NS, {"metadata": {"name": "held", "finalizers": ["x"]}})
+    ns = store.delete(NS, None, "held")
+    assert ns["status"]["phase"] == "Terminating"
+    ns["metadata"]["finalizers"] = []
+    store.update(NS, ns)
+    assert not exists(store, NS, "held", namespace=None)
+
+
+def test_namespace_finalizer_removal_still_waits_for_contents(store: Store) -> None:
+    """Dropping a Namespace's own finalizer does not remove it while content remains."""
+    store.create(NS, {"metadata": {"name": "held", "finalizers": ["x"]}})
+    obj = make(store, VM, "vm1", namespace="held", finalizers=("f",))
+    ns = store.delete(NS, None, "held")
+    ns["metadata"]["finalizers"] = []
+    store.update(NS, ns)
+    assert exists(store, NS, "held", namespace=None)
+    obj = store.get(VM, "held", "vm1")
+    obj["metadata"]["finalizers"] = []
+    store.update(VM, obj)
+    assert not exists(store, NS, "held", namespace=None)

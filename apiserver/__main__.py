@@ -52,10 +52,11 @@ def ensure_namespaces(store: Store) -> None:
             pass
 
 
-def build_server(state_dir: Path, host: str, port: int) -> tuple[APIServer, Store]:
+def build_server(state_dir: Path, host: str, port: int,
+                 compaction_keep: int = 10000) -> tuple[APIServer, Store]:
     prepare_state(state_dir)
     pki = ensure_pki(state_dir)
-    store = Store(str(state_dir / "state.db"))
+    store = Store(str(state_dir / "state.db"), compaction_keep=compaction_keep)
     ensure_namespaces(store)
     bindings = state_dir / "bindings.yaml"
     server = APIServer((host, port), store, Authenticator(state_dir / "tokens.csv", pki.ca_cert),
@@ -70,12 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--state-dir", required=True, type=Path)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    p.add_argument("--compaction-keep", type=int, default=10000,
+                   help="writes kept for watches to resume from (older: 410 Gone)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     args = p.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s level=%(levelname)s component=apiserver logger=%(name)s msg=%(message)r")
     try:
-        server, store = build_server(args.state_dir, args.host, args.port)
+        server, store = build_server(args.state_dir, args.host, args.port, args.compaction_keep)
     except OSError as e:
         log.error("cannot start the API on %s:%d: %s", args.host, args.port, e)
         return 1

@@ -325,8 +325,14 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         stopper = threading.Thread(target=self._stop_watch_on_shutdown, args=(watch,), daemon=True)
         stopper.start()
+        as_table, version = tables.wants_table(self.headers.get("Accept", ""))
+        include = query.get("includeObject", "Metadata")
         try:
             for event_type, obj in watch:
+                if as_table and event_type not in ("BOOKMARK", "ERROR"):  # kubectl get -w asks for rows
+                    obj = tables.table(t.resource, [obj], wide=True, include_object=include,
+                                       resource_version=obj["metadata"].get("resourceVersion", ""),
+                                       version=version)
                 line = json.dumps({"type": event_type, "object": obj}, separators=(",", ":")) + "\n"
                 self._chunk(line.encode())
             self._chunk(b"")

@@ -62,8 +62,10 @@ class Resource:
         return self.list_kind or f"{self.kind}List"
 
 
-def _ready(name: str = "Ready", priority: int = 0) -> Column:
-    return Column(name, "string", f".status.conditions[?(@.type=='{name}')].status", priority)
+def _ready(condition: str = "Ready", priority: int = 0, name: str = "") -> Column:
+    """A column showing one condition's status, as KubeVirt's printer columns do."""
+    return Column(name or condition, "string",
+                  f".status.conditions[?(@.type=='{condition}')].status", priority)
 
 
 RESOURCES: tuple[Resource, ...] = (
@@ -92,7 +94,7 @@ RESOURCES: tuple[Resource, ...] = (
              columns=(AGE, Column("Phase", "string", ".status.phase"),
                       Column("IP", "string", ".status.interfaces[0].ipAddress"),
                       Column("NodeName", "string", ".status.nodeName"), _ready(),
-                      _ready("LiveMigratable", 1), _ready("Paused", 1))),
+                      _ready("LiveMigratable", 1, "Live-Migratable"), _ready("Paused", 1))),
     Resource("kubevirt.io", "v1", "VirtualMachineInstanceMigration",
              "virtualmachineinstancemigrations", "virtualmachineinstancemigration", True,
              ("vmim", "vmims"), subresources=("status",), typed=True, categories=("all",),

@@ -88,7 +88,7 @@ def test_table_for_vmis() -> None:
     assert out["kind"] == "Table" and out["apiVersion"] == "meta.k8s.io/v1"
     assert out["metadata"] == {"resourceVersion": "42", "continue": "abc"}
     names = [c["name"] for c in out["columnDefinitions"]]
-    assert names == ["Name", "Age", "Phase", "IP", "NodeName", "Ready", "LiveMigratable",
+    assert names == ["Name", "Age", "Phase", "IP", "NodeName", "Ready", "Live-Migratable",
                      "Paused"]
     first = out["columnDefinitions"][0]
     assert first["format"] == "name" and first["type"] == "string" and first["priority"] == 0

@@ -14,7 +14,7 @@ STAMPS := .stamps
 # (qemu-system-x86), building libvirt-python (libvirt-dev, pkg-config), and
 # network namespace tests (iproute2), the launcher's private libvirt daemon
 # (libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients) and UEFI
-# firmware (ovmf).
+# firmware (ovmf), and kubectl (kubernetes-client, unless a kubectl is already on PATH).
 DEB_PACKAGES := qemu-system-x86 qemu-utils busybox-static mtools syslinux syslinux-common \
 	dosfstools xorriso cpio libvirt-dev pkg-config iproute2 gcc \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients ovmf libxml2-utils
@@ -27,6 +27,7 @@ deb:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v kubectl >/dev/null 2>&1 || missing="$$missing kubernetes-client"; \
 	if [ -z "$$missing" ]; then echo "install: Debian packages present"; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 	  echo "install: missing Debian packages:$$missing; run 'make install' as root or apt-get install them" >&2; exit 1; fi; \

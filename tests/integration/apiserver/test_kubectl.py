@@ -14,8 +14,12 @@ from tests.integration.apiserver.conftest import kubectl
 
 REPO = Path(__file__).resolve().parents[3]
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None,
-                                reason="kubectl missing: make install installs kubernetes-client")
+
+
+@pytest.fixture(autouse=True)
+def _kubectl_present() -> None:
+    if shutil.which("kubectl") is None:
+        pytest.fail("kubectl is missing: make install installs Debian's kubernetes-client")
 
 
 def ok(result: subprocess.CompletedProcess) -> str:

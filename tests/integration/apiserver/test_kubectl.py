@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.apiserver.conftest import kubectl
+from tests.integration.apiserver.process import kubectl
 
 REPO = Path(__file__).resolve().parents[3]
 

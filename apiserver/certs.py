@@ -163,7 +163,9 @@ def _ensure_ca(pki: PKI, now: dt.datetime) -> tuple[x509.Certificate, ec.Ellipti
 def _ensure_leaf(pki: PKI, what: str, cert_path: Path, key_path: Path, ca_cert: x509.Certificate,
                  ca_key: ec.EllipticCurvePrivateKey, now: dt.datetime, *, force: bool,
                  subject: x509.Name, days: int, client: bool, hosts: tuple[str, ...] | None) -> None:
-    why = "signed by a CA that was replaced" if force else None
+    why = None
+    if force:  # a new CA: re-issue, and say so only when a certificate existed before
+        why = "signed by a CA that was replaced" if cert_path.exists() else "missing"
     if why is None:
         try:
             cert = x509.load_pem_x509_certificate(cert_path.read_bytes())

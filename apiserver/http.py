@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from apiserver import discovery, errors, patch, resources, tables
+from apiserver import discovery, errors, patch, resources, subresources, tables
 from apiserver.resources import Resource
 from controller.admission import ClusterConfig, admit
 from protos import codec
@@ -210,6 +210,9 @@ class RequestHandler(BaseHTTPRequestHandler):
             user = self._authenticate()
             if method == "GET" and self._discovery(user, url.path):
                 return
+            if url.path == subresources.PREFIX or url.path.startswith(subresources.PREFIX + "/"):
+                self._subresource(method, url.path, query, user)
+                return
             target = parse_path(url.path)
             if target is None:
                 raise errors.NotFound(f"the server could not find the requested resource ({url.path})")
@@ -259,6 +262,23 @@ class RequestHandler(BaseHTTPRequestHandler):
         if user is None:
             raise errors.Unauthorized("Unauthorized")
         return user
+
+    def _subresource(self, method: str, path: str, query: dict, user) -> None:
+        """subresources.kubevirt.io: VM start/stop/restart, VMI pause/unpause (apiserver/subresources.py)."""
+        doc = subresources.discovery_document(path)
+        if doc is not None and method == "GET":
+            self._send_json(200, doc)
+            return
+        request = subresources.parse_path(path)
+        if method != "PUT":
+            raise errors.MethodNotAllowed(f"{method} is not allowed on {request.verb}; use PUT")
+        allowed, why = self.server.authorizer.allowed(user, "update", request.resource, request.verb,
+                                                      request.namespace, request.name)
+        if not allowed:
+            raise errors.Forbidden(why)
+        options = self._json_body() if int(self.headers.get("Content-Length") or 0) else {}
+        self._send_json(202, subresources.serve(self.server.store, request, options,
+                                                self._dry_run(query)))
 
     @staticmethod
     def _verb(method: str, target: Target, query: dict) -> str:

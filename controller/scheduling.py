@@ -53,6 +53,7 @@ MSG_UNSCHEDULABLE = "node(s) were unschedulable"
 MSG_NOT_READY = "node(s) were not ready"
 MSG_AFFINITY = "node(s) didn't match Pod's node affinity/selector"
 MSG_TOO_MANY_PODS = "Too many pods"
+MSG_NO_NODES = "no nodes available to schedule pods"  # kube-scheduler's ErrNoNodesAvailable
 
 _FINAL_PHASES = ("Succeeded", "Failed")
 
@@ -114,6 +115,8 @@ def schedule(vmi: dict, nodes: list[dict], placed: list[dict],
 
 def fit_error(total: int, failures: Counter[str]) -> str:
     """kube-scheduler's FitError text: `0/N nodes are available: <count reason>, ... .`"""
+    if total == 0:
+        return MSG_NO_NODES
     parts = sorted(f"{count} {reason}" for reason, count in failures.items())
     detail = (" " + ", ".join(parts)) if parts else ""
     return f"0/{total} nodes are available:{detail}."

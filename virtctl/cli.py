@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from virtctl import __version__, validate
+from virtctl import __version__, node, validate
+from virtctl.commands import createvm, kubeconfig, lifecycle, objects
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -24,6 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"virtctl {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     validate.register(commands)
+    node.register(commands)
+    kubeconfig.register(commands)
+    createvm.register(objects.register(commands))
+    lifecycle.register(commands)
     version = commands.add_parser("version", help="Print the client version.")
     version.set_defaults(run=lambda args: print(f"Client Version: virtnode {__version__}") or EXIT_OK)
     return parser

@@ -26,7 +26,6 @@ import json
 import platform
 import random
 import sys
-import time
 from pathlib import Path
 
 from _native import bitmap_py, load

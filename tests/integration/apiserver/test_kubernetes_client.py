@@ -6,7 +6,6 @@ import copy
 import json
 import os
 import stat
-import threading
 import time
 
 import pytest

@@ -322,7 +322,7 @@ def down(args: argparse.Namespace) -> int:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + args.timeout
     with Spinner(f"Stopping the node in {state}"):
-        while running_pid(state) is not None and time.monotonic() < deadline:
+        while (running_pid(state) is not None or alive(pid)) and time.monotonic() < deadline:
             time.sleep(0.1)
     if running_pid(state) is not None:
         print(f"warning: the supervisor (pid {pid}) did not stop within {args.timeout:g}s; "
@@ -334,6 +334,15 @@ def down(args: argparse.Namespace) -> int:
         (state / PID_FILE).unlink(missing_ok=True)
     print(f"The node in {state} is stopped")
     return 0
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting for a parent that never reaps it does not)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return fields[0] not in ("Z", "X")
 
 
 def _newer(path: Path, since: float) -> bool:

@@ -5,7 +5,9 @@ Owns KubeVirt's flags and defaults for the subset virtnode supports (`--name`, `
 `--volume-containerdisk src:IMAGE[,name:N][,bootorder:N]` (repeatable), `--cloud-init`
 (nocloud | configdrive) with `--cloud-init-user-data` (base64)) and the manifest's shape: what
 KubeVirt's generator prints, so `virtctl validate -f -` and `virtctl apply -f -` accept it.
-Instancetypes, preferences, DataSources and access credentials are not supported yet.
+Unlike KubeVirt's, every volume gets a virtio disk in the manifest: virtnode's admission wants
+each volume used by a disk rather than adding one. Instancetypes, preferences, DataSources and
+access credentials are not supported yet.
 Never talks to a cluster.
 """
 
@@ -73,6 +75,8 @@ def build(args: argparse.Namespace) -> dict:
             raise session.UsageError(f"--volume-containerdisk {text!r}: src:IMAGE is required")
         vol_name = params.get("name") or f"{name}-containerdisk-{index}"
         volumes.append({"name": vol_name, "containerDisk": {"image": params["src"]}})
+        disk: dict = {"name": vol_name, "disk": {"bus": "virtio"}}
+        disks.append(disk)
         if "bootorder" in params:
             try:
                 order = int(params["bootorder"])
@@ -82,7 +86,7 @@ def build(args: argparse.Namespace) -> dict:
             if order < 1:
                 raise session.UsageError(f"--volume-containerdisk {text!r}: bootorder must be a "
                                          f"positive integer")
-            disks.append({"name": vol_name, "bootOrder": order})
+            disk["bootOrder"] = order
     if args.cloud_init_user_data:
         try:
             base64.b64decode(args.cloud_init_user_data, validate=True)
@@ -91,6 +95,7 @@ def build(args: argparse.Namespace) -> dict:
         source = "cloudInitNoCloud" if args.cloud_init == "nocloud" else "cloudInitConfigDrive"
         volumes.append({"name": CLOUD_INIT_VOLUME,
                         source: {"userDataBase64": args.cloud_init_user_data}})
+        disks.append({"name": CLOUD_INIT_VOLUME, "disk": {"bus": "virtio"}})
     domain: dict = {"devices": {"disks": disks} if disks else {},
                     "memory": {"guest": args.memory}, "resources": {}}
     template_spec: dict = {"domain": domain,

@@ -15,7 +15,8 @@ def test_generated_code_matches_sources(tmp_path: Path) -> None:
     pytest.importorskip("grpc_tools", reason="grpcio-tools is a dev dependency; run make install")
     fresh = regenerate.generate(tmp_path)
     assert fresh, "protoc produced no files"
-    committed = sorted((regenerate.REPO_ROOT / "protos").rglob("*_pb2*.py*"))
+    committed = sorted(p for p in (regenerate.REPO_ROOT / "protos").rglob("*_pb2*.py*")
+                       if p.suffix in (".py", ".pyi") and "__pycache__" not in p.parts)
     rel_fresh = {p.relative_to(tmp_path) for p in fresh}
     rel_committed = {p.relative_to(regenerate.REPO_ROOT) for p in committed}
     assert rel_fresh == rel_committed, (

@@ -2,7 +2,8 @@
 
 Owns the process around the controllers: it reads a kubeconfig (the embedded
 node's, or a real cluster's: the same code), campaigns for the Lease, runs the
-VM controller only while it leads, and exits 0 on SIGTERM/SIGINT after
+controllers (VMs, the embedded scheduler unless --scheduler=off, pools, nodes)
+only while it leads, and exits 0 on SIGTERM/SIGINT after
 stopping its workers and releasing the Lease so a standby takes over at once.
 Leadership lost without being asked to stop (renewals failing for
 renew_deadline) stops the controllers and campaigns again with fresh caches.
@@ -22,6 +23,10 @@ import uuid
 from controller import errors, events
 from controller.client import Client
 from controller.leader import ElectionConfig, LeaderElector
+from controller.nodes import NodeController, NodeControllerConfig
+from controller.overhead import ResourceConfig
+from controller.poolcontroller import PoolController, PoolControllerConfig
+from controller.scheduler import Scheduler, SchedulerConfig
 from controller.vm import CrashLoopBackoff, VMController, VMControllerConfig
 
 log = logging.getLogger("controller")
@@ -44,6 +49,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--crashloop-base", type=float, default=10.0,
                    help="seconds before the restart after the first failed start (doubles per failure)")
     p.add_argument("--crashloop-cap", type=float, default=300.0, help="longest crash-loop backoff, seconds")
+    p.add_argument("--scheduler", choices=["on", "off"], default="on",
+                   help="place VMIs on Nodes (embedded mode); off where kube-scheduler places launcher pods")
+    p.add_argument("--use-emulation", action="store_true",
+                   help="VMIs need no devices.kubevirt.io/kvm on their node (KubeVirt's useEmulation)")
+    p.add_argument("--node-timeout", type=float, default=300.0,
+                   help="seconds without a heartbeat before a node is unresponsive and its VMIs fail")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return p.parse_args(argv)
 
@@ -67,12 +78,22 @@ def main(argv: list[str] | None = None) -> int:
     config = VMControllerConfig(namespace=args.namespace, workers=args.workers,
                                 resync_period=args.resync_period,
                                 backoff=CrashLoopBackoff(args.crashloop_base, args.crashloop_cap))
-    running: list[VMController] = []
+    scheduler_config = SchedulerConfig(namespace=args.namespace, resync_period=args.resync_period,
+                                       resources=ResourceConfig(use_emulation=args.use_emulation))
+    pool_config = PoolControllerConfig(namespace=args.namespace, workers=args.workers,
+                                       resync_period=args.resync_period)
+    node_config = NodeControllerConfig(timeout=args.node_timeout, resync_period=args.resync_period,
+                                       namespace=args.namespace)
+    running: list = []
 
     def started() -> None:
-        vm_controller = VMController(client, recorder, config)
-        running.append(vm_controller)
-        vm_controller.start()
+        controllers = [VMController(client, recorder, config), PoolController(client, recorder, pool_config),
+                       NodeController(client, recorder, node_config)]
+        if args.scheduler == "on":
+            controllers.append(Scheduler(client, recorder, scheduler_config))
+        for controller in controllers:
+            running.append(controller)
+            controller.start()
 
     def stopped() -> None:
         while running:

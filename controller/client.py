@@ -50,6 +50,9 @@ VIRTUAL_MACHINES = Kind("kubevirt.io", "v1", "virtualmachines", "VirtualMachine"
 VIRTUAL_MACHINE_INSTANCES = Kind("kubevirt.io", "v1", "virtualmachineinstances", "VirtualMachineInstance")
 LEASES = Kind("coordination.k8s.io", "v1", "leases", "Lease")
 EVENTS = Kind("", "v1", "events", "Event")
+NODES = Kind("", "v1", "nodes", "Node", namespaced=False)
+PERSISTENT_VOLUME_CLAIMS = Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
+VIRTUAL_MACHINE_POOLS = Kind("pool.kubevirt.io", "v1beta1", "virtualmachinepools", "VirtualMachinePool")
 
 _ERRORS_BY_REASON = {
     "NotFound": errors.NotFoundError,
@@ -82,6 +85,15 @@ def _translate(exc: BaseException, verb: str, what: str) -> errors.APIRequestErr
 
 
 _TRANSPORT_ERRORS = (ApiException, urllib3.exceptions.HTTPError, OSError)
+
+
+_QUERY_NAMES = {"label_selector": "labelSelector", "resource_version": "resourceVersion",
+                "timeout_seconds": "timeoutSeconds", "allow_watch_bookmarks": "allowWatchBookmarks"}
+
+
+def _core_group(kind: Kind) -> bool:
+    """A core-group kind other than Events (which go through CoreV1Api's typed methods)."""
+    return not kind.group and kind is not EVENTS
 
 
 class Client:
@@ -141,6 +153,8 @@ class Client:
         if kind is EVENTS:
             return self._call("create", kind, namespace, name, lambda: self._core_dict(
                 self._core.create_namespaced_event(namespace, body, _request_timeout=self.request_timeout)))
+        if _core_group(kind):
+            return self._call("create", kind, namespace, name, lambda: self._rest("POST", kind, namespace, body=body))
         if kind.namespaced:
             fn = lambda: self._custom.create_namespaced_custom_object(  # noqa: E731
                 kind.group, kind.version, namespace, kind.plural, body, _request_timeout=self.request_timeout)
@@ -152,19 +166,28 @@ class Client:
     def replace(self, kind: Kind, namespace: str | None, body: dict) -> dict:
         """PUT the whole object; ConflictError when metadata.resourceVersion is stale."""
         name = body["metadata"]["name"]
+        if _core_group(kind):
+            return self._call("update", kind, namespace, name,
+                              lambda: self._rest("PUT", kind, namespace, name, body=body))
         return self._call("update", kind, namespace, name, lambda: self._custom.replace_namespaced_custom_object(
             kind.group, kind.version, namespace, kind.plural, name, body, _request_timeout=self.request_timeout))
 
     def replace_status(self, kind: Kind, namespace: str, body: dict) -> dict:
         """PUT through the status subresource; ConflictError when metadata.resourceVersion is stale."""
         name = body["metadata"]["name"]
+        if _core_group(kind):
+            return self._call("update status of", kind, namespace, name,
+                              lambda: self._rest("PUT", kind, namespace, name, "status", body=body))
         return self._call("update status of", kind, namespace, name,
                           lambda: self._custom.replace_namespaced_custom_object_status(
                               kind.group, kind.version, namespace, kind.plural, name, body,
                               _request_timeout=self.request_timeout))
 
-    def patch(self, kind: Kind, namespace: str, name: str, merge_patch: dict) -> dict:
+    def patch(self, kind: Kind, namespace: str | None, name: str, merge_patch: dict) -> dict:
         """A JSON merge patch (RFC 7386) of the main resource."""
+        if _core_group(kind):
+            return self._call("patch", kind, namespace, name, lambda: self._rest(
+                "PATCH", kind, namespace, name, body=merge_patch, content_type="application/merge-patch+json"))
         if kind is EVENTS:
             return self._call("patch", kind, namespace, name, lambda: self._core_dict(
                 self._core.patch_namespaced_event(name, namespace, merge_patch,
@@ -178,6 +201,10 @@ class Client:
         options: dict[str, Any] = {"propagationPolicy": "Background"}
         if uid:
             options["preconditions"] = {"uid": uid}
+        if _core_group(kind):
+            self._call("delete", kind, namespace, name, lambda: self._rest("DELETE", kind, namespace, name,
+                                                                            body=options))
+            return
         self._call("delete", kind, namespace, name, lambda: self._custom.delete_namespaced_custom_object(
             kind.group, kind.version, namespace, kind.plural, name, body=options,
             _request_timeout=self.request_timeout))
@@ -193,10 +220,35 @@ class Client:
     def _core_dict(self, model: Any) -> dict:
         return self._api_client.sanitize_for_serialization(model)
 
+    def _rest(self, method: str, kind: Kind, namespace: str | None, name: str | None = None,
+              subresource: str | None = None, body: Any = None, query: dict | None = None,
+              content_type: str = "application/json", preload: bool = True, timeout: Any = None) -> Any:
+        """One request to a core-group (/api/v1) resource, which CustomObjectsApi cannot address."""
+        path = f"/api/{kind.version}"
+        if kind.namespaced and namespace:
+            path += f"/namespaces/{namespace}"
+        path += f"/{kind.plural}" + (f"/{name}" if name else "") + (f"/{subresource}" if subresource else "")
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        request = self._api_client.param_serialize(
+            method, path, query_params=[(k, v) for k, v in (query or {}).items()], header_params=headers,
+            body=body, auth_settings=["BearerToken"])
+        response = self._api_client.call_api(*request, _request_timeout=timeout or self.request_timeout)
+        if not 200 <= response.status <= 299:
+            response.read()
+            raise ApiException.from_response(http_resp=response, body=None, data=None)
+        if not preload:
+            return response.response
+        response.read()
+        return self._api_client.response_deserialize(response, {str(response.status): "object"}).data
+
     def _do_get(self, kind: Kind, namespace: str | None, name: str) -> dict:
         if kind is EVENTS:
             return self._core_dict(self._core.read_namespaced_event(
                 name, namespace, _request_timeout=self.request_timeout))
+        if _core_group(kind):
+            return self._rest("GET", kind, namespace, name)
         if kind.namespaced:
             return self._custom.get_namespaced_custom_object(
                 kind.group, kind.version, namespace, kind.plural, name, _request_timeout=self.request_timeout)
@@ -212,6 +264,11 @@ class Client:
             if namespace:
                 return self._core_dict(self._core.list_namespaced_event(namespace, **kwargs))
             return self._core_dict(self._core.list_event_for_all_namespaces(**kwargs))
+        if _core_group(kind):
+            timeout = kwargs.pop("_request_timeout")
+            preload = kwargs.pop("_preload_content", True)
+            query = {_QUERY_NAMES.get(k, k): ("true" if v is True else v) for k, v in kwargs.items()}
+            return self._rest("GET", kind, namespace, query=query, preload=preload, timeout=timeout)
         if namespace and kind.namespaced:
             return self._custom.list_namespaced_custom_object(
                 kind.group, kind.version, namespace, kind.plural, **kwargs)

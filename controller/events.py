@@ -29,6 +29,10 @@ SUCCESSFUL_DELETE = "SuccessfulDelete"
 FAILED_DELETE = "FailedDelete"
 SUCCESSFUL_UPDATE = "SuccessfulUpdate"
 FAILED_UPDATE = "FailedUpdate"
+# The embedded scheduler (kube-scheduler's reasons on a pod) and the node controller (KubeVirt's).
+SCHEDULED = "Scheduled"
+FAILED_SCHEDULING = "FailedScheduling"
+NODE_UNRESPONSIVE = "NodeUnresponsive"
 
 COMPONENT = "virtnode-controller"
 _AGGREGATE_WINDOW = 600.0

@@ -16,7 +16,8 @@ NS = "default"
 
 @pytest.fixture(scope="module", autouse=True)
 def controller(api) -> Iterator[ControllerProcess]:
-    proc = ControllerProcess(api, "solo", [*FAST_ELECTION, "--crashloop-base", "1", "--crashloop-cap", "8"])
+    proc = ControllerProcess(api, "solo", [*FAST_ELECTION, "--crashloop-base", "1", "--crashloop-cap", "8",
+                                          "--scheduler", "off"])  # no Nodes here: VMIs stay unplaced
     yield proc
     assert proc.kill(15) == 0, proc.log()[-3000:]
 

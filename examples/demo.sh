@@ -24,5 +24,23 @@ virtctl validate -f examples/invalid/broken-vm.yaml && exit 1 || echo "(exit cod
 step "virtctl validate -f examples/kubevirt/ubuntu-web-server.yaml -o yaml   (with KubeVirt's defaults)"
 virtctl validate -f examples/kubevirt/ubuntu-web-server.yaml -o yaml
 
+STATE="$PWD/.cache/demo-node"
+step "virtctl up --state-dir $STATE   (the embedded API and the controller, in the background)"
+rm -rf "$STATE"  # a fresh node each time
+virtctl up --state-dir "$STATE" --port 0
+trap 'virtctl down --state-dir "$STATE" >/dev/null 2>&1 || true' EXIT
+
+step "virtctl apply -f examples/kubevirt/testvm.yaml; virtctl start testvm"
+virtctl apply --state-dir "$STATE" -f examples/kubevirt/testvm.yaml
+virtctl start --state-dir "$STATE" testvm
+sleep 3
+
+step "kubectl get vms,vmis   (KubeVirt's printer columns; the VMI waits for a node: the node daemon is issue 5)"
+KUBECONFIG="$(virtctl kubeconfig --state-dir "$STATE")" kubectl get vms,vmis
+
+step "virtctl down"
+virtctl down --state-dir "$STATE"
+trap - EXIT
+
 step "boot the test guest under QEMU (TCG emulation) and watch its serial console"
 python -m tests.guest.boot --timeout 240

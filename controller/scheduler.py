@@ -4,8 +4,10 @@ Owns the placement of VMIs that have no `status.nodeName` yet (phase "" or
 Pending): it feeds `scheduling.schedule` from a VMI and a Node informer and
 writes the answer. Placed: `status.nodeName` + `status.phase: Scheduled`
 through the status subresource (the commit point; the node's handler takes
-the VMI on from there), then the label `kubevirt.io/nodeName`, Event
-`Scheduled`. Nothing fits: phase Pending with the condition PodScheduled=False
+the VMI on from there), Event `Scheduled`, then the label
+`kubevirt.io/nodeName` (best effort: the embedded API's admission refuses
+reserved labels on every update for now, so a refused label is logged once
+per VMI and not retried; `status.nodeName` is what counts). Nothing fits: phase Pending with the condition PodScheduled=False
 reason Unschedulable (kube-scheduler's FitError text), Event
 `FailedScheduling`; such VMIs are tried again when a Node changes or a placed
 VMI ends or goes away. On a real cluster kube-scheduler places launcher pods
@@ -108,6 +110,7 @@ class Scheduler:
         self.queue = WorkQueue()
         self._assumed: dict[str, dict] = {}  # uid -> the VMI as we placed it, until the informer shows it
         self._assumed_lock = threading.Lock()
+        self._label_refused: set[str] = set()  # VMI uids whose label admission refused
         self._worker: threading.Thread | None = None
         self.vmis.add_handlers(on_add=self._vmi_added, on_update=self._vmi_updated, on_delete=self._vmi_deleted)
         self.nodes.add_handlers(on_add=lambda node: self._retry_pending(),
@@ -137,7 +140,7 @@ class Scheduler:
     # -- event handlers -----------------------------------------------------------------------
 
     def _vmi_added(self, vmi: dict) -> None:
-        if needs_node(vmi) or needs_label(vmi):
+        if needs_node(vmi) or (needs_label(vmi) and _meta(vmi).get("uid") not in self._label_refused):
             self.queue.add(object_key(vmi))
 
     def _vmi_updated(self, old: dict, new: dict) -> None:
@@ -148,6 +151,7 @@ class Scheduler:
     def _vmi_deleted(self, vmi: dict) -> None:
         with self._assumed_lock:
             self._assumed.pop(_meta(vmi).get("uid", ""), None)
+        self._label_refused.discard(_meta(vmi).get("uid", ""))
         if _status(vmi).get("nodeName"):
             self._retry_pending()
 
@@ -201,7 +205,8 @@ class Scheduler:
         if assumed and needs_node(vmi):
             return  # placed by us; the informer has not caught up
         if needs_label(vmi):
-            self._label(vmi, _status(vmi)["nodeName"])
+            if _meta(vmi).get("uid") not in self._label_refused:
+                self._label(vmi, _status(vmi)["nodeName"])
             return
         if not needs_node(vmi):
             return
@@ -224,5 +229,12 @@ class Scheduler:
         self._label(written, decision.node)
 
     def _label(self, vmi: dict, node: str) -> None:
-        self.client.patch(VIRTUAL_MACHINE_INSTANCES, _meta(vmi).get("namespace"), _meta(vmi)["name"],
-                          {"metadata": {"labels": {NODE_NAME_LABEL: node}}})
+        try:
+            self.client.patch(VIRTUAL_MACHINE_INSTANCES, _meta(vmi).get("namespace"), _meta(vmi)["name"],
+                              {"metadata": {"labels": {NODE_NAME_LABEL: node}}})
+        except errors.InvalidError as exc:
+            self._label_refused.add(_meta(vmi).get("uid", ""))
+            log.info("Not labelling VMI %s/%s with its node: %s", _meta(vmi).get("namespace"),
+                     _meta(vmi)["name"], exc.message)
+        except errors.NotFoundError:
+            pass

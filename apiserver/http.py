@@ -515,7 +515,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self._decode(res, body, meta.get("name"))
             return body
         message = self._decode(res, body, meta.get("name"))
-        result = admit(message, self.server.admission)
+        result = admit(message, self.server.admission, "CREATE" if creating else "UPDATE")
         if result.causes:
             raise errors.invalid(res.kind, res.group, meta.get("name") or meta.get("generateName") or "",
                                  result.causes)

@@ -5,9 +5,9 @@ Pending): it feeds `scheduling.schedule` from a VMI and a Node informer and
 writes the answer. Placed: `status.nodeName` + `status.phase: Scheduled`
 through the status subresource (the commit point; the node's handler takes
 the VMI on from there), Event `Scheduled`, then the label
-`kubevirt.io/nodeName` (best effort: the embedded API's admission refuses
-reserved labels on every update for now, so a refused label is logged once
-per VMI and not retried; `status.nodeName` is what counts). Nothing fits: phase Pending with the condition PodScheduled=False
+`kubevirt.io/nodeName` by update (admission refuses reserved labels only when a
+VMI is created; a refused label is logged once per VMI and not retried, and
+`status.nodeName` is what placement counts on). Nothing fits: phase Pending with the condition PodScheduled=False
 reason Unschedulable (kube-scheduler's FitError text), Event
 `FailedScheduling`; such VMIs are tried again when a Node changes or a placed
 VMI ends or goes away. On a real cluster kube-scheduler places launcher pods

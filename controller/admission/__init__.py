@@ -38,9 +38,11 @@ class AdmissionResult:
         return not self.causes
 
 
-def findings(obj: Message, config: ClusterConfig) -> list[Finding]:
-    """Every (rule id, cause) that the rules find in obj as given (not defaulted)."""
-    return run(targets(obj, config))
+def findings(obj: Message, config: ClusterConfig, operation: str = "CREATE") -> list[Finding]:
+    """Every (rule id, cause) that the rules find in obj as given (not defaulted).
+
+    `operation` is "CREATE" or "UPDATE", as in a Kubernetes AdmissionReview."""
+    return run(targets(obj, config), operation)
 
 
 def validate(obj: Message, config: ClusterConfig) -> list[FieldCause]:
@@ -48,8 +50,8 @@ def validate(obj: Message, config: ClusterConfig) -> list[FieldCause]:
     return [f.cause for f in findings(obj, config)]
 
 
-def admit(obj: Message, config: ClusterConfig) -> AdmissionResult:
+def admit(obj: Message, config: ClusterConfig, operation: str = "CREATE") -> AdmissionResult:
     """Defaults a copy of obj, then validates the copy; obj itself is not changed."""
     defaulted = default(obj, config)
-    found = findings(defaulted, config)
+    found = findings(defaulted, config, operation)
     return AdmissionResult(defaulted, [f.cause for f in found], [f.rule for f in found])

@@ -49,8 +49,10 @@ class Rule:
     scope: str
     description: str
     check: Callable[[Target], Iterable[FieldCause]]
+    create_only: bool = False  # checked when an object is created, not on later updates
 
 
+CREATE, UPDATE = "CREATE", "UPDATE"
 R = Rule
 RULES: tuple[Rule, ...] = (
     # metadata
@@ -59,7 +61,7 @@ RULES: tuple[Rule, ...] = (
     R("metadata-label-key", "metadata", METADATA, "Label keys are qualified names ([prefix/]name).", metadata.label_keys),
     R("metadata-label-value", "metadata", METADATA, "Label values are empty or at most 63 name characters.", metadata.label_values),
     R("metadata-annotation-key", "metadata", METADATA, "Annotation keys are qualified names.", metadata.annotation_keys),
-    R("metadata-reserved-label", "metadata", METADATA, "A VMI (or VMI template) does not set labels reserved for KubeVirt's controllers.", metadata.reserved_labels),
+    R("metadata-reserved-label", "metadata", METADATA, "A VMI (or VMI template) is not created with labels reserved for KubeVirt's controllers (they set them later, by update).", metadata.reserved_labels, create_only=True),
     # VirtualMachine
     R("vm-running-and-run-strategy", "vm", VM_SPEC, "running and runStrategy are not both set.", vm.running_and_run_strategy),
     R("vm-run-strategy-value", "vm", VM_SPEC, "runStrategy is one of KubeVirt's strategies.", vm.run_strategy_value),
@@ -215,11 +217,13 @@ class Finding:
     cause: FieldCause
 
 
-def run(parts: Iterable[Target]) -> list[Finding]:
-    """Every finding of every rule on every part, parts in order, rules in table order."""
+def run(parts: Iterable[Target], operation: str = CREATE) -> list[Finding]:
+    """Every finding of every rule on every part, parts in order, rules in table order.
+
+    `operation` is CREATE or UPDATE; create-only rules are skipped on UPDATE."""
     found: list[Finding] = []
     for part in parts:
         for rule in RULES:
-            if rule.scope == part.scope:
+            if rule.scope == part.scope and (operation == CREATE or not rule.create_only):
                 found.extend(Finding(rule.id, cause) for cause in rule.check(part))
     return found

@@ -56,6 +56,9 @@ def test_places_a_vmi_on_the_only_fitting_node(custom, core) -> None:
     assert vmi["status"]["nodeName"] == "small"
     assert vmi["status"]["phase"] == "Scheduled"
     wait_for(lambda: "Scheduled" in reasons(core, "fits"), what="Scheduled event")
+    # the handler of that node finds its VMIs by this label
+    wait_for(lambda: (get_vmi(custom, "fits")["metadata"].get("labels") or {}).get(
+        "kubevirt.io/nodeName") == "small", what="kubevirt.io/nodeName label")
 
 
 def test_unschedulable_vmi_is_reported_then_placed_on_a_new_node(custom, core) -> None:

@@ -260,3 +260,16 @@ def test_bridge_on_pod_network_can_be_forbidden_by_the_cluster() -> None:
     assert findings(doc) == []
     config = replace(ClusterConfig(), permit_bridge_interface_on_pod_network=False)
     assert ("interface-binding-network", f"{I0}.bridge") in {(r, p) for r, p, _ in findings(doc, config)}
+
+
+def test_reserved_labels_are_refused_on_create_but_not_on_update() -> None:
+    """KubeVirt's controllers add kubevirt.io/nodeName to a VMI by update; a user cannot create one with it."""
+    from controller.admission import admit
+    from protos import codec
+
+    vmi = codec.decode({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+                        "metadata": {"name": "v", "labels": {"kubevirt.io/nodeName": "node-a"}},
+                        "spec": {"domain": {"devices": {}, "resources": {"requests": {"memory": "64Mi"}}}}})
+    created = admit(vmi, ClusterConfig(), "CREATE")
+    assert [c.field for c in created.causes] == ["metadata.labels[kubevirt.io/nodeName]"]
+    assert admit(vmi, ClusterConfig(), "UPDATE").causes == []

@@ -21,7 +21,7 @@ DEB_PACKAGES := qemu-system-x86 qemu-utils busybox-static mtools syslinux syslin
 
 .PHONY: install deb user venv native guest test unit lint demo protos clean
 
-install: deb user venv native guest
+install: deb user venv native guest kubectl
 
 deb:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -60,6 +60,10 @@ native: venv
 
 guest: venv
 	@$(BIN)/python tests/guest/build.py
+
+# Debian's kubectl 1.20 (kubernetes-client), unpacked into .cache/ for the tests.
+kubectl: venv
+	@$(BIN)/python -m tests.debian_kubectl
 
 # The whole suite. Capability skips are failures here: a missing package must
 # not hide a test. pytest's exit code 5 (no tests collected) fails too.

@@ -19,7 +19,7 @@ DEB_PACKAGES := qemu-system-x86 qemu-utils busybox-static mtools syslinux syslin
 	dosfstools xorriso cpio libvirt-dev pkg-config iproute2 gcc \
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients ovmf libxml2-utils
 
-.PHONY: install deb user venv native guest test unit lint demo protos clean
+.PHONY: install deb user venv native guest kubectl test unit lint demo protos clean
 
 install: deb user venv native guest kubectl
 

@@ -19,17 +19,15 @@ a VMI, never touches a VMI that is not on a silent node.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from controller import errors, events
 from controller.client import NODES, VIRTUAL_MACHINE_INSTANCES, Client
 from controller.informer import Informer, object_key
+from controller.reconciler import Reconciler
 from controller.scheduler import FINAL_PHASES, NODE_NAME_LABEL
 from controller.scheduling import SCHEDULABLE_LABEL
-from controller.workqueue import ShutDown, WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +91,10 @@ class NodeControllerConfig:
     namespace: str | None = None  # VMIs of this namespace only (Nodes are cluster-scoped)
 
 
-class NodeController:
+class NodeController(Reconciler):
+    name = "node"
+    kind = "Node"
+
     def __init__(self, client: Client, recorder: events.Recorder,
                  config: NodeControllerConfig | None = None) -> None:
         self.client = client
@@ -102,31 +103,9 @@ class NodeController:
         cfg = self.config
         self.nodes = Informer(client, NODES, None, cfg.resync_period)
         self.vmis = Informer(client, VIRTUAL_MACHINE_INSTANCES, cfg.namespace, cfg.resync_period)
-        self.queue = WorkQueue()
-        self._worker: threading.Thread | None = None
+        super().__init__([self.nodes, self.vmis], 1)
         self.nodes.add_handlers(on_add=self._enqueue, on_update=lambda old, new: self._enqueue(new))
         self.vmis.add_handlers(on_add=self._vmi_changed, on_update=lambda old, new: self._vmi_changed(new))
-
-    def start(self, sync_timeout: float = 60.0) -> None:
-        """Start the informers now and the worker once both caches have synced (never blocks)."""
-        self.nodes.start()
-        self.vmis.start()
-        threading.Thread(target=self._start_worker, args=(sync_timeout,), name="node-starter",
-                         daemon=True).start()
-
-    def _start_worker(self, sync_timeout: float) -> None:
-        if not (self.nodes.wait_synced(sync_timeout) and self.vmis.wait_synced(sync_timeout)):
-            log.warning("Caches of the node controller did not sync in %.0f s; starting anyway", sync_timeout)
-        self._worker = threading.Thread(target=self._work, name="node-worker", daemon=True)
-        self._worker.start()
-        log.info("Node controller started (heartbeat timeout %.0f s)", self.config.timeout)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.queue.shut_down()
-        self.nodes.stop()
-        self.vmis.stop()
-        if self._worker is not None:
-            self._worker.join(timeout)
 
     def _enqueue(self, node: dict) -> None:
         self.queue.add(object_key(node))
@@ -137,26 +116,6 @@ class NodeController:
             or (vmi.get("status") or {}).get("nodeName")
         if node and (vmi.get("status") or {}).get("phase") not in FINAL_PHASES:
             self.queue.add(node)
-
-    def _work(self) -> None:
-        while True:
-            try:
-                key = self.queue.get()
-            except ShutDown:
-                return
-            try:
-                requeue = self.sync(key)
-                self.queue.forget(key)
-                if requeue is not None:
-                    self.queue.add_after(key, requeue)
-            except errors.APIRequestError as exc:
-                log.log(logging.INFO if exc.transient else logging.WARNING, "Retrying node %s: %s", key, exc)
-                self.queue.add_rate_limited(key)
-            except Exception:
-                log.exception("Syncing Node %s failed", key)
-                self.queue.add_rate_limited(key)
-            finally:
-                self.queue.done(key)
 
     def sync(self, name: str) -> float | None:
         """Check one node; returns seconds until its heartbeat would go stale, or None."""

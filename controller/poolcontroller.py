@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from controller import errors, events, pool
 from controller.client import PERSISTENT_VOLUME_CLAIMS, VIRTUAL_MACHINE_POOLS, VIRTUAL_MACHINES, Client
 from controller.informer import Informer, object_key
-from controller.workqueue import ShutDown, WorkQueue
+from controller.reconciler import Reconciler
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,10 @@ class _Expectation:
     deadline: float
 
 
-class PoolController:
+class PoolController(Reconciler):
+    name = "pool"
+    kind = "VirtualMachinePool"
+
     def __init__(self, client: Client, recorder: events.Recorder,
                  config: PoolControllerConfig | None = None) -> None:
         self.client = client
@@ -90,39 +93,14 @@ class PoolController:
         self.pools = Informer(client, VIRTUAL_MACHINE_POOLS, cfg.namespace, cfg.resync_period)
         self.vms = Informer(client, VIRTUAL_MACHINES, cfg.namespace, cfg.resync_period)
         self.pvcs = Informer(client, PERSISTENT_VOLUME_CLAIMS, cfg.namespace, cfg.resync_period)
-        self.queue = WorkQueue()
+        super().__init__([self.pools, self.vms, self.pvcs], self.config.workers)
         self._expect: dict[str, _Expectation] = {}
         self._expect_lock = threading.Lock()
-        self._workers: list[threading.Thread] = []
         enqueue = lambda obj: self.queue.add(object_key(obj))  # noqa: E731
         self.pools.add_handlers(on_add=enqueue, on_update=lambda old, new: enqueue(new), on_delete=enqueue)
         for informer in (self.vms, self.pvcs):
             informer.add_handlers(on_add=self._enqueue_owner, on_update=self._owned_updated,
                                   on_delete=self._enqueue_owner)
-
-    def start(self, sync_timeout: float = 60.0) -> None:
-        """Start the informers now and the workers once every cache has synced (never blocks)."""
-        for informer in (self.pools, self.vms, self.pvcs):
-            informer.start()
-        threading.Thread(target=self._start_workers, args=(sync_timeout,), name="pool-starter",
-                         daemon=True).start()
-
-    def _start_workers(self, sync_timeout: float) -> None:
-        if not all(i.wait_synced(sync_timeout) for i in (self.pools, self.vms, self.pvcs)):
-            log.warning("Caches of the pool controller did not sync in %.0f s; starting anyway", sync_timeout)
-        for i in range(self.config.workers):
-            t = threading.Thread(target=self._work, name=f"pool-worker-{i}", daemon=True)
-            t.start()
-            self._workers.append(t)
-        log.info("Pool controller started with %d workers", self.config.workers)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.queue.shut_down()
-        for informer in (self.pools, self.vms, self.pvcs):
-            informer.stop()
-        deadline = time.monotonic() + timeout
-        for t in self._workers:
-            t.join(max(0.0, deadline - time.monotonic()))
 
     # -- event handlers -----------------------------------------------------------------------
 
@@ -136,26 +114,6 @@ class PoolController:
             self._enqueue_owner(new)  # a resync of VMs and PVCs is covered by the pools' own
 
     # -- workers ------------------------------------------------------------------------------
-
-    def _work(self) -> None:
-        while True:
-            try:
-                key = self.queue.get()
-            except ShutDown:
-                return
-            try:
-                requeue = self.sync(key)
-                self.queue.forget(key)
-                if requeue is not None:
-                    self.queue.add_after(key, requeue)
-            except errors.APIRequestError as exc:
-                log.log(logging.INFO if exc.transient else logging.WARNING, "Retrying pool %s: %s", key, exc)
-                self.queue.add_rate_limited(key)
-            except Exception:
-                log.exception("Syncing VirtualMachinePool %s failed", key)
-                self.queue.add_rate_limited(key)
-            finally:
-                self.queue.done(key)
 
     def _waiting(self, key: str, vm_names: set[str]) -> bool:
         """Our last creates or deletes are not all in the VM informer yet (and have not timed out)."""

@@ -27,8 +27,8 @@ from datetime import datetime, timezone
 from controller import errors, events, scheduling
 from controller.client import NODES, VIRTUAL_MACHINE_INSTANCES, Client
 from controller.informer import Informer, object_key
+from controller.reconciler import Reconciler
 from controller.overhead import ResourceConfig
-from controller.workqueue import ShutDown, WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,10 @@ class SchedulerConfig:
     resources: ResourceConfig = field(default_factory=ResourceConfig)
 
 
-class Scheduler:
+class Scheduler(Reconciler):
+    name = "scheduler"
+    kind = "VirtualMachineInstance"
+
     """Places VMIs; one worker, as kube-scheduler schedules one pod at a time."""
 
     def __init__(self, client: Client, recorder: events.Recorder, config: SchedulerConfig | None = None) -> None:
@@ -107,35 +110,13 @@ class Scheduler:
         cfg = self.config
         self.vmis = Informer(client, VIRTUAL_MACHINE_INSTANCES, cfg.namespace, cfg.resync_period)
         self.nodes = Informer(client, NODES, None, cfg.resync_period)
-        self.queue = WorkQueue()
+        super().__init__([self.vmis, self.nodes], 1)
         self._assumed: dict[str, dict] = {}  # uid -> the VMI as we placed it, until the informer shows it
         self._assumed_lock = threading.Lock()
         self._label_refused: set[str] = set()  # VMI uids whose label admission refused
-        self._worker: threading.Thread | None = None
         self.vmis.add_handlers(on_add=self._vmi_added, on_update=self._vmi_updated, on_delete=self._vmi_deleted)
         self.nodes.add_handlers(on_add=lambda node: self._retry_pending(),
                                 on_update=self._node_updated, on_delete=lambda node: self._retry_pending())
-
-    def start(self, sync_timeout: float = 60.0) -> None:
-        """Start the informers now and the worker once both caches have synced (never blocks)."""
-        self.vmis.start()
-        self.nodes.start()
-        threading.Thread(target=self._start_worker, args=(sync_timeout,), name="scheduler-starter",
-                         daemon=True).start()
-
-    def _start_worker(self, sync_timeout: float) -> None:
-        if not (self.vmis.wait_synced(sync_timeout) and self.nodes.wait_synced(sync_timeout)):
-            log.warning("Caches of the scheduler did not sync in %.0f s; starting anyway", sync_timeout)
-        self._worker = threading.Thread(target=self._work, name="scheduler-worker", daemon=True)
-        self._worker.start()
-        log.info("Scheduler started")
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.queue.shut_down()
-        self.vmis.stop()
-        self.nodes.stop()
-        if self._worker is not None:
-            self._worker.join(timeout)
 
     # -- event handlers -----------------------------------------------------------------------
 
@@ -166,24 +147,6 @@ class Scheduler:
 
     # -- the worker ---------------------------------------------------------------------------
 
-    def _work(self) -> None:
-        while True:
-            try:
-                key = self.queue.get()
-            except ShutDown:
-                return
-            try:
-                self.sync(key)
-                self.queue.forget(key)
-            except errors.APIRequestError as exc:
-                log.log(logging.INFO if exc.transient else logging.WARNING, "Retrying VMI %s: %s", key, exc)
-                self.queue.add_rate_limited(key)
-            except Exception:
-                log.exception("Scheduling VMI %s failed", key)
-                self.queue.add_rate_limited(key)
-            finally:
-                self.queue.done(key)
-
     def _placed(self) -> list[dict]:
         """Every VMI the informer holds, with our placements it has not seen yet in their place."""
         placed = {}
@@ -211,7 +174,7 @@ class Scheduler:
         if not needs_node(vmi):
             return
         decision = scheduling.schedule(vmi, self.nodes.list(), self._placed(), self.config.resources)
-        namespace, name = _meta(vmi).get("namespace"), _meta(vmi)["name"]
+        namespace = _meta(vmi).get("namespace")
         if not decision.scheduled:
             status = unschedulable_status(vmi, decision, datetime.now(timezone.utc))
             if status == _status(vmi):

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from controller import errors, events
 from controller.client import VIRTUAL_MACHINE_INSTANCES, VIRTUAL_MACHINES, Client
 from controller.informer import Informer, object_key
-from controller.workqueue import ShutDown, WorkQueue
+from controller.reconciler import Reconciler
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +330,10 @@ class VMControllerConfig:
     expectation_ttl: float = 300.0
 
 
-class VMController:
+class VMController(Reconciler):
+    name = "vm"
+    kind = "VirtualMachine"
+
     def __init__(self, client: Client, recorder: events.Recorder, config: VMControllerConfig | None = None) -> None:
         self.client = client
         self.recorder = recorder
@@ -338,40 +341,15 @@ class VMController:
         cfg = self.config
         self.vms = Informer(client, VIRTUAL_MACHINES, cfg.namespace, cfg.resync_period)
         self.vmis = Informer(client, VIRTUAL_MACHINE_INSTANCES, cfg.namespace, cfg.resync_period)
-        self.queue = WorkQueue()
+        super().__init__([self.vms, self.vmis], self.config.workers)
         self._expect: dict[str, tuple[str, str, float]] = {}  # key -> (action, vmi uid, deadline)
         self._expect_lock = threading.Lock()
-        self._workers: list[threading.Thread] = []
         self.vms.add_handlers(on_add=self._enqueue, on_update=lambda old, new: self._enqueue(new),
                               on_delete=self._enqueue)
         self.vmis.add_handlers(on_add=self._enqueue_owner, on_update=self._vmi_updated,
                                on_delete=self._enqueue_owner)
 
     # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self, sync_timeout: float = 60.0) -> None:
-        """Start the informers now and the workers once both caches have synced (never blocks)."""
-        self.vms.start()
-        self.vmis.start()
-        threading.Thread(target=self._start_workers, args=(sync_timeout,), name="vm-starter",
-                         daemon=True).start()
-
-    def _start_workers(self, sync_timeout: float) -> None:
-        if not (self.vms.wait_synced(sync_timeout) and self.vmis.wait_synced(sync_timeout)):
-            log.warning("Caches of the VM controller did not sync in %.0f s; starting anyway", sync_timeout)
-        for i in range(self.config.workers):
-            t = threading.Thread(target=self._work, name=f"vm-worker-{i}", daemon=True)
-            t.start()
-            self._workers.append(t)
-        log.info("VM controller started with %d workers", self.config.workers)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.queue.shut_down()
-        self.vms.stop()
-        self.vmis.stop()
-        deadline = time.monotonic() + timeout
-        for t in self._workers:
-            t.join(max(0.0, deadline - time.monotonic()))
 
     # -- event handlers -----------------------------------------------------------------------
 
@@ -388,29 +366,6 @@ class VMController:
         self._enqueue_owner(new)
 
     # -- workers ------------------------------------------------------------------------------
-
-    def _work(self) -> None:
-        while True:
-            try:
-                key = self.queue.get()
-            except ShutDown:
-                return
-            try:
-                requeue = self.sync(key)
-                self.queue.forget(key)
-                if requeue is not None:
-                    self.queue.add_after(key, requeue)
-            except errors.ConflictError as exc:
-                log.info("Retrying %s: %s", key, exc)
-                self.queue.add_rate_limited(key)
-            except errors.APIRequestError as exc:
-                log.warning("Retrying %s (attempt %d): %s", key, self.queue.num_requeues(key) + 1, exc)
-                self.queue.add_rate_limited(key)
-            except Exception:
-                log.exception("Syncing VirtualMachine %s failed", key)
-                self.queue.add_rate_limited(key)
-            finally:
-                self.queue.done(key)
 
     def _pending(self, key: str, vmi: dict | None) -> str | None:
         """The create or delete this controller did and its informer has not seen yet."""

@@ -187,7 +187,8 @@ class NodeAgent:
         self.client.patch_node(self.name, {"metadata": {
             "labels": label_patch(current, self._labels()),
             "annotations": {HEARTBEAT_ANNOTATION: stamp}}})
-        return self.client.patch_node_status(self.name, self._status(node.get("status") or {}, stamp))
+        return self.client.patch_node_status(
+            self.name, {"status": self._status(node.get("status") or {}, stamp)})
 
     def unschedulable(self) -> None:
         """Mark the node unschedulable (the handler is stopping); best effort."""

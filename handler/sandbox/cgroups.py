@@ -59,9 +59,18 @@ class Limits:
     pids_max: int | None = None
 
     @classmethod
-    def for_guest(cls, guest_memory_bytes: int, overhead_bytes: int, **rest: int | None) -> Limits:
+    def for_guest(
+        cls,
+        guest_memory_bytes: int,
+        overhead_bytes: int,
+        *,
+        cpu_shares: int = 1024,
+        cpu_quota_us: int | None = None,
+        cpu_period_us: int = 100_000,
+        pids_max: int | None = None,
+    ) -> Limits:
         """Limits whose memory is the guest's plus the launcher's/QEMU's overhead."""
-        return cls(memory_bytes=guest_memory_bytes + overhead_bytes, **rest)  # type: ignore[arg-type]
+        return cls(guest_memory_bytes + overhead_bytes, cpu_shares, cpu_quota_us, cpu_period_us, pids_max)
 
 
 def _unescape(text: str) -> str:

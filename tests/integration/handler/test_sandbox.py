@@ -20,7 +20,7 @@ from pyroute2 import NetNS, netns
 
 from handler.sandbox import Limits, Sandbox
 from handler.sandbox import devices
-from handler.sandbox.errors import SandboxNotFoundError
+from handler.sandbox.errors import SandboxNotFoundError, SandboxRunError
 
 pytestmark = [pytest.mark.root, pytest.mark.netns]
 
@@ -167,3 +167,18 @@ def test_grant_devices_lets_only_the_launcher_user_open_tun() -> None:
     if not was_granted:
         assert not _can_open_as(user, tun)
         assert stat.S_IMODE(os.stat(tun).st_mode) == stat.S_IMODE(before.st_mode)
+
+
+def test_run_before_create_raises(tmp_path: Path) -> None:
+    """run() on a sandbox that was never created raises SandboxRunError instead of running on the host."""
+    with pytest.raises(SandboxRunError, match="not created"):
+        Sandbox(f"test-{uuid.uuid4()}", tmp_path).run(["true"])
+
+
+def test_run_failure_in_the_child_is_a_sandbox_error(sandbox: Sandbox) -> None:
+    """A child that cannot join the sandbox (one cgroup directory vanished) never execs: SandboxRunError."""
+    sandbox.cgroup.dirs[-1].rmdir()
+    marker = sandbox.dir / "ran"
+    with pytest.raises(SandboxRunError, match="preexec"):
+        sandbox.run(["touch", str(marker)])
+    assert not marker.exists()

@@ -17,6 +17,7 @@ from typing import Any
 import urllib3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
+from kubernetes import watch as k8s_watch
 from kubernetes.client.rest import ApiException
 
 from handler import errors
@@ -95,6 +96,33 @@ class Client:
     def patch_node_status(self, name: str, merge_patch: dict) -> dict:
         """A JSON merge patch through the status subresource (/api/v1/nodes/<name>/status)."""
         return self._call("patch status of", f"node {name}", "PATCH", f"/api/v1/nodes/{name}/status",
+                          body=merge_patch, content_type=MERGE_PATCH)
+
+    # -- VirtualMachineInstances ---------------------------------------------------------------
+
+    def list_vmis(self, label_selector: str = "") -> tuple[list[dict], str]:
+        """Every VMI matching the selector, in all namespaces, and the list's resourceVersion."""
+        query = f"?labelSelector={label_selector}" if label_selector else ""
+        body = self._call("list", "virtualmachineinstances", "GET",
+                          f"/apis/kubevirt.io/v1/virtualmachineinstances{query}")
+        return body.get("items", []), body.get("metadata", {}).get("resourceVersion", "")
+
+    def watch_vmis(self, label_selector: str, resource_version: str, timeout_seconds: int = 60):
+        """(type, object) pairs from a watch of VMIs; ends after `timeout_seconds` or on error."""
+        api = k8s.CustomObjectsApi(self._api_client)
+        stream = k8s_watch.Watch().stream(
+            api.list_cluster_custom_object, "kubevirt.io", "v1", "virtualmachineinstances",
+            label_selector=label_selector, resource_version=resource_version,
+            timeout_seconds=timeout_seconds, allow_watch_bookmarks=True)
+        try:
+            for event in stream:
+                yield event["type"], event["object"]
+        except _TRANSPORT_ERRORS as exc:
+            raise _translate(exc, "watch", "virtualmachineinstances") from exc
+
+    def patch_vmi_status(self, namespace: str, name: str, merge_patch: dict) -> dict:
+        return self._call("patch status of", f"virtualmachineinstance {namespace}/{name}", "PATCH",
+                          f"/apis/kubevirt.io/v1/namespaces/{namespace}/virtualmachineinstances/{name}/status",
                           body=merge_patch, content_type=MERGE_PATCH)
 
     # -- plumbing ------------------------------------------------------------------------------

@@ -125,6 +125,14 @@ class VMIHandler:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
+    @property
+    def clients(self) -> dict[str, LauncherClient]:
+        """The launchers this handler follows, by VMI uid."""
+        return dict(self._clients)
+
+    def vmi(self, uid: str) -> dict | None:
+        return self._vmis.get(uid)
+
     # -- running -------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -331,3 +339,27 @@ class VMIHandler:
 
             shutil.rmtree(record.directory, ignore_errors=True)
         self.registry.remove(uid)
+
+
+def stop_all(state_dir: Path, grace: int = 30) -> list[str]:
+    """Stops every guest this node's handler started (a node going down): Terminate each
+    launcher within `grace`, then remove its processes, sandbox, directory and record.
+    Returns the VMI uids it stopped."""
+    import shutil
+
+    registry = LauncherRegistry(state_dir)
+    stopped = []
+    for record in registry.records():
+        client = LauncherClient(record.socket, record.vmi_uid)
+        try:
+            client.terminate(grace)
+        except errors.HandlerError as e:
+            log.info("terminate of VMI %s: %s", record.vmi_uid, e)
+        finally:
+            client.close()
+        clean_up(record.directory, timeout=20)
+        Sandbox(record.vmi_uid, Path(state_dir) / "sandboxes").destroy()
+        shutil.rmtree(record.directory, ignore_errors=True)
+        registry.remove(record.vmi_uid)
+        stopped.append(record.vmi_uid)
+    return stopped

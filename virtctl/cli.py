@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from virtctl import __version__, node, validate
-from virtctl.commands import createvm, kubeconfig, lifecycle, objects
+from virtctl.commands import createvm, kubeconfig, lifecycle, objects, serial
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     kubeconfig.register(commands)
     createvm.register(objects.register(commands))
     lifecycle.register(commands)
+    serial.register(commands)
     version = commands.add_parser("version", help="Print the client version.")
     version.set_defaults(run=lambda args: print(f"Client Version: virtnode {__version__}") or EXIT_OK)
     return parser

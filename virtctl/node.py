@@ -62,6 +62,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help=f"the API's port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--foreground", action="store_true",
                    help="run the supervisor in this terminal until Ctrl+C")
+    p.add_argument("--accelerator", choices=("auto", "kvm", "emulation"), default="auto",
+                   help="how the node's guests run: KVM when it works (auto), or TCG emulation")
+    p.add_argument("--image", action="append", default=[], metavar="IMAGE=DIR",
+                   help="a kernelBoot/containerDisk image the node serves offline (repeatable)")
     p.add_argument("--timeout", type=float, default=READY_TIMEOUT, metavar="SECONDS",
                    help=f"how long to wait for the API (default {READY_TIMEOUT:g})")
     p.set_defaults(run=up)
@@ -142,7 +146,7 @@ def _env() -> dict:
 
 
 class Supervisor:
-    def __init__(self, state: Path, port: int) -> None:
+    def __init__(self, state: Path, port: int, node_args: list[str] | None = None) -> None:
         self.state = state
         self.port = port
         self.url = ""
@@ -155,6 +159,13 @@ class Supervisor:
                                str(state / KUBECONFIG)], state / LOG_DIR / "controller.log"))
         else:
             log.info("controller: no 'python -m controller' in this installation; not started")
+        if os.geteuid() == 0 and importlib.util.find_spec("handler.__main__") is not None:
+            self.children.append(Child(
+                "handler", [sys.executable, "-m", "handler", "--kubeconfig", str(state / KUBECONFIG),
+                            "--state-dir", str(state / "node"), "--run-dir", str(_run_dir(state)),
+                            *(node_args or [])], state / LOG_DIR / "handler.log"))
+        else:
+            log.info("handler: not started (it needs root)")
 
     def _api_argv(self) -> list[str]:
         return [sys.executable, "-m", "apiserver", "--state-dir", str(self.state), "--port",
@@ -234,7 +245,21 @@ def _drain(stream) -> None:
         pass
 
 
-def supervise(state: Path, port: int) -> int:
+def _run_dir(state: Path) -> Path:
+    """Launcher directories of this node: short (libvirt's socket paths), one per state dir."""
+    import hashlib
+
+    return Path("/run/virtnode") / hashlib.sha256(str(state).encode()).hexdigest()[:6]
+
+
+def _node_args(args: argparse.Namespace) -> list[str]:
+    out = ["--accelerator", getattr(args, "accelerator", "auto")]
+    for image in getattr(args, "image", []) or []:
+        out += ["--image", image]
+    return out
+
+
+def supervise(state: Path, port: int, node_args: list[str] | None = None) -> int:
     """The supervisor's main: lock the pid file, run the children until SIGTERM/SIGINT."""
     prepare(state)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -244,7 +269,7 @@ def supervise(state: Path, port: int) -> int:
     except NodeError as e:
         log.error("%s", e)
         return 1
-    sup = Supervisor(state, port)
+    sup = Supervisor(state, port, node_args)
     signal.signal(signal.SIGTERM, lambda *_: sup.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: sup.stopping.set())
     try:
@@ -283,13 +308,13 @@ def up(args: argparse.Namespace) -> int:
               f"{api_url(state) or 'starting'})")
         return 0
     if args.foreground:
-        return supervise(state, args.port)
+        return supervise(state, args.port, _node_args(args))
     prepare(state)
     since = time.time()
     with open(state / LOG_DIR / "supervisor.log", "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "virtctl", "up", "--foreground", "--state-dir", str(state),
-             "--port", str(args.port)], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+             "--port", str(args.port), *_node_args(args)], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
             start_new_session=True, env=_env(), cwd=state)
     deadline = time.monotonic() + args.timeout
     with Spinner(f"Starting the node in {state}"):
@@ -332,8 +357,22 @@ def down(args: argparse.Namespace) -> int:
         except ProcessLookupError:
             pass
         (state / PID_FILE).unlink(missing_ok=True)
+    _stop_guests(state)
     print(f"The node in {state} is stopped")
     return 0
+
+
+def _stop_guests(state: Path) -> None:
+    """The guests outlive the handler on purpose (a restarted handler adopts them); a node
+    going down stops them: graceful shutdown, then every process, sandbox and record goes."""
+    if os.geteuid() != 0 or not (state / "node" / "launchers").is_dir():
+        return
+    if not any((state / "node" / "launchers").glob("*.json")):
+        return
+    with Spinner("Stopping the node's guests"):
+        subprocess.run([sys.executable, "-m", "handler", "--kubeconfig", str(state / KUBECONFIG),
+                        "--state-dir", str(state / "node"), "--stop-all"],
+                       stdin=subprocess.DEVNULL, capture_output=True, env=_env(), cwd=state)
 
 
 def alive(pid: int) -> bool:

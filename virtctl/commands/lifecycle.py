@@ -1,12 +1,11 @@
-"""`virtctl start|stop|restart VM`, `pause|unpause vm|vmi NAME`, and `console`/`logs`.
+"""`virtctl start|stop|restart VM`, `pause|unpause vm|vmi NAME`,
 
 Owns the command lines of KubeVirt's lifecycle verbs and their client-side rules (virtctl's
 `--grace-period` only with `--force`), calling the `subresources.kubevirt.io` verbs through
 virtctl/cluster.py; the rules about which runStrategy allows what are the server's
 (apiserver/subresources.py), whose 409 messages are printed as they come. `pause --wait`
 polls the VMI for the `Paused` condition the node's handler sets (a spinner on a terminal,
-nothing when piped). `console` and `logs` are registered so that scripts and help find them,
-and fail with what is missing until the node's handler serves them.
+nothing when piped). `console` and `logs` are virtctl/commands/serial.py's.
 """
 
 from __future__ import annotations
@@ -56,16 +55,6 @@ def register(commands: argparse._SubParsersAction) -> None:
         session.add_options(p)
         p.set_defaults(run=session.runner(_pause_verb), verb=verb)
 
-    for verb, helptext, what in (
-            ("console", "Connect to the serial console of a virtual machine instance.",
-             "streams the serial console from the node's handler"),
-            ("logs", "Print the boot log of a virtual machine instance.",
-             "replays the boot log the node's handler keeps")):
-        p = commands.add_parser(verb, help=helptext, description=helptext)
-        p.add_argument("name", metavar="VMI")
-        session.add_options(p)
-        p.set_defaults(run=_needs_handler(verb, what))
-
 
 def _check_force(args: argparse.Namespace) -> None:
     if args.verb != "start" and args.grace_period != NO_GRACE and not args.force:
@@ -114,11 +103,3 @@ def _wait_paused(conn: cluster.Cluster, ns: str, name: str, want: bool, seconds:
             return False
         time.sleep(POLL_SECONDS)
 
-
-def _needs_handler(verb: str, what: str):
-    def run(args: argparse.Namespace) -> int:
-        print(f"error: virtctl {verb} is not available until the node daemon runs: it {what} "
-              f"(python -m handler), which this node does not run yet", file=sys.stderr)
-        return session.EXIT_PROBLEM
-
-    return run

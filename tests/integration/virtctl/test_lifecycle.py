@@ -132,9 +132,22 @@ def test_pause_and_unpause_hand_off_to_the_handler(virtctl, conn, make_vm) -> No
     assert timeout.returncode == 1 and "did not report Paused=True" in timeout.stderr
 
 
-def test_console_and_logs_say_what_is_missing(virtctl) -> None:
-    """console and logs exist and fail clearly until the node's handler serves them."""
+def test_console_and_logs_of_a_vmi_not_running_here_say_so(virtctl) -> None:
+    """console and logs name the VMI and why they cannot reach it when it has no launcher here."""
+    created = virtctl("create", "-f", "-", input=VMI_NOT_HERE)
+    assert created.returncode == 0, created.stderr
     for verb in ("console", "logs"):
-        result = virtctl(verb, "vmi-fedora")
+        result = virtctl(verb, "not-here")
         assert result.returncode == 1 and result.stdout == ""
-        assert "not available until the node daemon runs" in result.stderr
+        assert "VMI not-here has no launcher on the node" in result.stderr
+
+
+VMI_NOT_HERE = """
+apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata: {name: not-here}
+spec:
+  domain:
+    memory: {guest: 64Mi}
+    devices: {autoattachPodInterface: false}
+"""

@@ -70,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     args.run_dir.mkdir(parents=True, exist_ok=True, mode=0o711)
+    # The launcher's unprivileged daemon must traverse these (umask may have narrowed them).
+    for directory in (args.run_dir.parent, args.run_dir):
+        if directory != Path("/run") and directory.is_dir():
+            os.chmod(directory, 0o711)
     import pwd
 
     try:

@@ -68,6 +68,8 @@ def phase_of(status: domain_pb2.DomainStatus) -> tuple[str, str]:
                  domain_pb2.DOMAIN_STATE_PMSUSPENDED):
         return "Running", ""
     if state == domain_pb2.DOMAIN_STATE_SHUTOFF:
+        if reason in ("", "unknown"):  # defined, never started yet
+            return "Scheduled", ""
         if reason == "shutdown":
             return "Succeeded", "GuestShutdown"
         return "Failed", status.failure or f"Domain{reason.capitalize() or 'Stopped'}"

@@ -1,0 +1,78 @@
+"""The main job: `virtctl up`, apply tiny-vm, the guest boots and its console is seen, `virtctl down`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from launcher.cleanup import processes_of
+from tests.integration.launcher.process import short_dir
+
+pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.qemu, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[3]
+VIRTCTL = [sys.executable, "-m", "virtctl"]
+
+
+def virtctl(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*VIRTCTL, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def wait_for(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"{what} within {timeout} s; last: {last!r}")
+
+
+def test_up_apply_boot_console_logs_down(guest_images) -> None:
+    work = short_dir("vne-")
+    state = work / "state"
+    image = work / "image"
+    (image / "boot").mkdir(parents=True)
+    for src, name in ((guest_images.kernel, "vmlinuz"), (guest_images.initrd, "initrd.img")):
+        shutil.copy(src, image / "boot" / name)
+        os.chmod(image / "boot" / name, 0o644)
+    for d in (image, image / "boot"):
+        os.chmod(d, 0o755)
+    up = virtctl("up", "--state-dir", str(state), "--port", "0", "--accelerator", "emulation",
+                 "--image", f"virtnode/test-guest={image}")
+    assert up.returncode == 0, up.stdout + up.stderr
+    run_dirs = []
+    try:
+        applied = virtctl("apply", "--state-dir", str(state), "-f", str(REPO / "examples/tiny-vm.yaml"))
+        assert applied.returncode == 0, applied.stderr
+
+        def phase() -> str:
+            out = virtctl("get", "vmi", "tiny", "--state-dir", str(state), "-o", "yaml")
+            return yaml.safe_load(out.stdout).get("status", {}).get("phase", "") if out.returncode == 0 else ""
+
+        wait_for(lambda: phase() == "Running", 180, "VMI tiny Running")
+        table = virtctl("get", "vms", "--state-dir", str(state)).stdout
+        assert "tiny" in table and "Running" in table
+        logs = wait_for(lambda: (out := virtctl("logs", "tiny", "--state-dir", str(state)).stdout)
+                        and "VIRTNODE-GUEST-READY" in out and out, 120, "the boot marker in virtctl logs")
+        assert "Linux version" in logs
+
+        records = list((state / "node" / "launchers").glob("*.json"))
+        assert len(records) == 1
+        run_dirs = [yaml.safe_load(r.read_text())["directory"] for r in records]
+    finally:
+        down = virtctl("down", "--state-dir", str(state), timeout=180)
+        assert down.returncode == 0, down.stdout + down.stderr
+        for directory in run_dirs:
+            assert processes_of(directory) == [], directory
+            assert not Path(directory).exists()
+        assert not list((state / "node" / "launchers").glob("*.json"))
+        shutil.rmtree(work, ignore_errors=True)

@@ -373,6 +373,10 @@ def _stop_guests(state: Path) -> None:
         subprocess.run([sys.executable, "-m", "handler", "--kubeconfig", str(state / KUBECONFIG),
                         "--state-dir", str(state / "node"), "--stop-all"],
                        stdin=subprocess.DEVNULL, capture_output=True, env=_env(), cwd=state)
+    try:
+        _run_dir(state).rmdir()
+    except OSError:
+        pass
 
 
 def alive(pid: int) -> bool:

@@ -14,7 +14,7 @@ import pytest
 from handler.client import Client
 from handler.launchers import LauncherClient
 from handler.sandbox import netns_name
-from handler.vmi import HandlerConfig, VMIHandler
+from handler.vmi import HandlerConfig, VMIHandler, stop_all
 from launcher.cleanup import processes_of
 from tests.integration.apiserver.process import APIProcess
 from tests.integration.launcher.process import short_dir
@@ -104,10 +104,7 @@ def test_vmi_runs_survives_a_handler_restart_and_is_cleaned_up(guest_images) -> 
         launcher.close()
     finally:
         handler.stop()
-        for record in handler.registry.records():
-            from launcher.cleanup import clean_up
-
-            clean_up(record.directory)
+        stop_all(cfg.state_dir, grace=0)  # whatever a failed assertion left: guests, sandboxes
         api.stop()
         kube.close()
         shutil.rmtree(work, ignore_errors=True)

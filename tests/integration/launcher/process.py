@@ -20,6 +20,7 @@ from protos import codec
 from protos.launcher.v1 import cmd_pb2, cmd_pb2_grpc
 
 REPO = Path(__file__).resolve().parents[3]
+BOOT_TIMEOUT = 120  # seconds for the test guest to boot under TCG
 
 VMI_YAML = """
 apiVersion: kubevirt.io/v1

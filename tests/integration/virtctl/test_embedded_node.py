@@ -65,6 +65,16 @@ def test_up_apply_boot_console_logs_down(guest_images) -> None:
                         and "VIRTNODE-GUEST-READY" in out and out, 120, "the boot marker in virtctl logs")
         assert "Linux version" in logs
 
+        # the serial console: what we type reaches the guest's shell, its answer comes back
+        try:
+            subprocess.run([*VIRTCTL, "console", "tiny", "--state-dir", str(state)],
+                           input="\necho vn-$((6*7))\n", capture_output=True, text=True,
+                           timeout=15, cwd=REPO)
+            raise AssertionError("virtctl console returned although the console stayed open")
+        except subprocess.TimeoutExpired as e:  # a console stays attached until Ctrl+] or the VM stops
+            seen = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        assert "vn-42" in seen, seen[-500:]
+
         records = list((state / "node" / "launchers").glob("*.json"))
         assert len(records) == 1
         run_dirs = [yaml.safe_load(r.read_text())["directory"] for r in records]

@@ -179,6 +179,14 @@ class VMIHandler:
                     items, rv = self.client.list_vmis(selector)
                     for vmi in items:
                         self._work.put(("sync", vmi))
+                    # A launcher whose VMI is gone (deleted while no handler watched): stop it.
+                    listed = {vmi["metadata"]["uid"] for vmi in items}
+                    for record in self.registry.records():
+                        if record.vmi_uid not in listed:
+                            log.info("VMI %s/%s is gone; stopping its launcher", record.namespace, record.name)
+                            self._work.put(("delete", {"metadata": {
+                                "uid": record.vmi_uid, "namespace": record.namespace, "name": record.name},
+                                "spec": {}}))
                 for kind, vmi in self.client.watch_vmis(selector, rv, self.config.watch_timeout):
                     if self._stop.is_set():
                         return

@@ -34,6 +34,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_CONNECTION_LOST = 3
 EXIT_STARTUP_FAILED = 4
+CLEANUP_TIMEOUT = 20  # seconds for stopping the server, the daemon and the console relay
 
 OVMF_DIR = Path("/usr/share/OVMF")
 
@@ -112,7 +113,8 @@ class Launcher:
             status, forced = self.manager.terminate(grace)
             self.forced = self.forced or forced
             self.exiting.set()
-            self.stop.trigger(EXIT_OK, "terminated on request")
+            # Exit a moment later, so that this reply leaves before the server stops.
+            threading.Timer(0.3, self.stop.trigger, (EXIT_OK, "terminated on request")).start()
             return status, forced
 
     def run(self) -> int:
@@ -174,7 +176,19 @@ class Launcher:
             self.manager.report_error(reason)
         self.exiting.set()
         self.manager.close("LauncherExiting", reason)
-        self._cleanup()
+        # Crash-only to the end: a cleanup step that hangs must not keep the launcher alive.
+        cleaner = threading.Thread(target=self._cleanup, name="cleanup", daemon=True)
+        cleaner.start()
+        cleaner.join(CLEANUP_TIMEOUT)
+        if cleaner.is_alive():
+            log.error("cleanup did not finish in %d s; killing the daemon and exiting", CLEANUP_TIMEOUT)
+            if self.daemon is not None and self.daemon.pid:
+                try:
+                    os.killpg(self.daemon.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            logging.shutdown()
+            os._exit(code or EXIT_CONNECTION_LOST)
         return code
 
     def _on_signal(self, signum: int, frame) -> None:

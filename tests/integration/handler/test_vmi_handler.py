@@ -103,6 +103,8 @@ def test_vmi_runs_survives_a_handler_restart_and_is_cleaned_up(guest_images) -> 
         assert not Path(record.directory).exists()
         launcher.close()
     finally:
+        for log_file in (cfg.state_dir / "sandboxes").glob("*/launcher.log"):
+            shutil.copy(log_file, "/tmp/launcher-debug.log")
         handler.stop()
         stop_all(cfg.state_dir, grace=0)  # whatever a failed assertion left: guests, sandboxes
         api.stop()

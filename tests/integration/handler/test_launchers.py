@@ -18,18 +18,9 @@ from handler.launchers import (
 )
 from protos.launcher.v1 import domain_pb2
 from tests.integration.launcher.process import LauncherProcess, make_vmi, short_dir
+from tests.integration.waiting import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.qemu, pytest.mark.slow]
-
-
-def wait_until(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} within {timeout} s")
 
 
 def test_follow_adopt_and_terminate_a_launcher(guest_images, tmp_path) -> None:
@@ -48,7 +39,7 @@ def test_follow_adopt_and_terminate_a_launcher(guest_images, tmp_path) -> None:
         watch_forever(client, seen.append, first_watch)
         started = client.sync(make_vmi(proc.uid), proc.options())
         assert started.started
-        wait_until(lambda: any(e.reason == "Started" for e in seen), 30, "a Started event")
+        wait_for(lambda: any(e.reason == "Started" for e in seen), 30, "a Started event")
         assert seen[0].reason == "Snapshot"
 
         # The handler restarts: all it has is the record on disk.
@@ -72,7 +63,7 @@ def test_follow_adopt_and_terminate_a_launcher(guest_images, tmp_path) -> None:
 
         reply = adopted.terminate(grace=30)
         assert reply.status.state == domain_pb2.DOMAIN_STATE_SHUTOFF
-        wait_until(lambda: gone, 30, "the DELETED event after Terminate")
+        wait_for(lambda: gone, 30, "the DELETED event after Terminate")
         assert proc.proc.wait(30) == 0
         registry.remove(record.vmi_uid)
         assert registry.records() == []

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import pwd
 import stat
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator

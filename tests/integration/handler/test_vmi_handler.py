@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from handler.vmi import HandlerConfig, VMIHandler, stop_all
 from launcher.cleanup import processes_of
 from tests.integration.apiserver.process import APIProcess
 from tests.integration.launcher.process import short_dir
+from tests.integration.waiting import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.qemu, pytest.mark.slow]
 
@@ -29,17 +29,6 @@ VMI = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
                "image": "virtnode/test-guest", "kernelPath": "/boot/vmlinuz",
                "initrdPath": "/boot/initrd.img"}}},
            "devices": {"autoattachPodInterface": False}}}}
-
-
-def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"{what} within {timeout} s (last: {last!r})")
 
 
 def test_vmi_runs_survives_a_handler_restart_and_is_cleaned_up(guest_images) -> None:

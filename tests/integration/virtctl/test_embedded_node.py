@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import yaml
 
 from launcher.cleanup import processes_of
 from tests.integration.launcher.process import short_dir
+from tests.integration.waiting import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.qemu, pytest.mark.slow]
 
@@ -23,17 +23,6 @@ VIRTCTL = [sys.executable, "-m", "virtctl"]
 
 def virtctl(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([*VIRTCTL, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO)
-
-
-def wait_for(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"{what} within {timeout} s; last: {last!r}")
 
 
 def test_up_apply_boot_console_logs_down(guest_images) -> None:

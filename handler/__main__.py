@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--launcher-user", default="virtnode")
     p.add_argument("--image", action="append", default=[], metavar="IMAGE=DIR",
                    help="a containerDisk/kernelBoot image available offline on this node (repeatable)")
+    p.add_argument("--unreachable-after", type=float, default=10.0, metavar="SECONDS",
+                   help="a live launcher that does not answer this long makes its VMI Unknown")
+    p.add_argument("--unreachable-grace", type=float, default=300.0, metavar="SECONDS",
+                   help="... and this long makes it Failed (LauncherUnresponsive) and its guest is killed")
     p.add_argument("--metrics-port", type=int, default=0, help="0: no metrics server")
     p.add_argument("--stop-all", action="store_true",
                    help="stop every guest this node started (graceful, then destroy), clean up, exit")
@@ -94,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=agent.run, args=(stop,), name="heartbeat", daemon=True).start()
     vmis = VMIHandler(client, HandlerConfig(node=args.node, state_dir=args.state_dir, run_dir=args.run_dir,
                                             accelerator=args.accelerator, launcher_user=args.launcher_user,
-                                            images=parse_images(args.image)))
+                                            images=parse_images(args.image),
+                                            unreachable_after=args.unreachable_after,
+                                            unreachable_grace=args.unreachable_grace))
     vmis.start()
     metrics = None
     if args.metrics_port:

@@ -125,6 +125,17 @@ class Client:
                           f"/apis/kubevirt.io/v1/namespaces/{namespace}/virtualmachineinstances/{name}/status",
                           body=merge_patch, content_type=MERGE_PATCH)
 
+    # -- Events ----------------------------------------------------------------------------------
+
+    def create_event(self, namespace: str, body: dict) -> dict:
+        return self._call("create", f"event in {namespace}", "POST", f"/api/v1/namespaces/{namespace}/events",
+                          body=body)
+
+    def patch_event(self, namespace: str, name: str, merge_patch: dict) -> dict:
+        return self._call("patch", f"event {namespace}/{name}", "PATCH",
+                          f"/api/v1/namespaces/{namespace}/events/{name}", body=merge_patch,
+                          content_type=MERGE_PATCH)
+
     # -- plumbing ------------------------------------------------------------------------------
 
     def _call(self, verb: str, what: str, method: str, path: str, body: Any = None,

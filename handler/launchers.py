@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import grpc
+import psutil
 
 from handler.errors import HandlerError
 from protos.launcher.v1 import cmd_pb2, cmd_pb2_grpc, notify_pb2, notify_pb2_grpc
@@ -55,6 +56,24 @@ class LauncherRecord:
     directory: str
     pid: int
     started_at: float
+    pid_started_at: float = 0.0   # the process's own start time (psutil), to tell a reused pid apart
+
+
+def launcher_alive(record: LauncherRecord) -> bool:
+    """Whether the record's launcher process still runs (not exited, not a zombie, not a reused pid)."""
+    try:
+        process = psutil.Process(record.pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            try:  # our own child: reap it
+                os.waitpid(record.pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            return False
+        return not record.pid_started_at or abs(process.create_time() - record.pid_started_at) < 1.0
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True  # cannot tell: do not declare a live launcher dead
 
 
 class LauncherRegistry:
@@ -141,6 +160,9 @@ class LauncherClient:
                 raise
         return reply
 
+    def ping(self, timeout: float = 2.0) -> cmd_pb2.PingResponse:
+        return self._call("Ping", cmd_pb2.PingRequest(vmi_uid=self.vmi_uid), timeout=timeout)
+
     def sync(self, vmi, options: cmd_pb2.SyncOptions) -> cmd_pb2.SyncResponse:
         return self._call("Sync", cmd_pb2.SyncRequest(vmi_uid=self.vmi_uid, vmi=vmi, options=options),
                           timeout=120)
@@ -208,10 +230,12 @@ def _cancel_when(stop: threading.Event, call) -> None:
 
 def watch_forever(client: LauncherClient, on_event: Callable[[notify_pb2.Event], None],
                   stop: threading.Event, on_gone: Callable[[str], None] | None = None,
+                  on_break: Callable[[], None] | None = None,
                   retry_s: float = 0.5) -> threading.Thread:
     """Follows a launcher's events in a thread, reconnecting while the launcher lives.
 
-    Calls `on_gone(reason)` once the stream ended with DELETED (the launcher exited)."""
+    Calls `on_gone(reason)` once the stream ended with DELETED (the launcher exited),
+    and `on_break()` each time it ended otherwise (the caller finds out why)."""
 
     def run() -> None:
         while not stop.is_set():
@@ -224,6 +248,8 @@ def watch_forever(client: LauncherClient, on_event: Callable[[notify_pb2.Event],
                 if on_gone is not None:
                     on_gone(final.message or final.reason)
                 return
+            if on_break is not None and not stop.is_set():
+                on_break()
             stop.wait(retry_s)
 
     thread = threading.Thread(target=run, name=f"events-{client.vmi_uid[:8]}", daemon=True)

@@ -1,21 +1,30 @@
 """The handler's VMI loop: every VMI assigned to this node becomes a launcher and a guest.
 
 Owns turning the VMIs labelled `kubevirt.io/nodeName=<this node>` into running
-guests, in ordered, idempotent steps — sandbox → launcher → Sync → status —
-and undoing them when a VMI is deleted or finishes. Launchers are followed
-through their event stream; their DomainStatus becomes the VMI's phase and
-conditions (KubeVirt's mapping: running → Running, a guest that powered itself
-off → Succeeded, destroyed or crashed → Failed). Records on disk
+guests, in ordered, idempotent steps — sandbox → network → volumes → launcher →
+Sync → status — and undoing them when a VMI is deleted or finishes. Work is
+keyed by VMI uid in a deduplicating queue served by a few workers: one VMI is
+never handled by two workers at once, and a step that failed for a passing
+reason (the API is down, a launcher is busy) is retried with backoff, so the
+VMI's status catches up once the API returns.
+
+Launchers are followed through their event stream; their DomainStatus becomes
+the VMI's phase and conditions (KubeVirt's mapping: running → Running, a guest
+that powered itself off → Succeeded, destroyed or crashed → Failed). A health
+check pings every launcher: one whose process is gone makes its VMI Failed
+(`LauncherExited`) at once; one that lives but does not answer makes it
+`Unknown` after `unreachable_after` seconds and Failed (`LauncherUnresponsive`,
+its processes killed) only after `unreachable_grace` — a handler that cannot
+reach a launcher for a moment never fails a running guest. Records on disk
 (handler/launchers.py) let a restarted handler adopt running launchers instead
-of starting new ones. Not yet: networking (VMIs must not ask for the pod
-network), containerDisk volumes, migrations.
+of starting new ones. Events carry KubeVirt's reasons (handler/events.py).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
+import shutil
 import sys
 import threading
 import time
@@ -23,12 +32,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import psutil
+
+from controller.workqueue import ShutDown, WorkQueue
 from handler import errors
+from handler import events as ev
 from handler.client import Client
+from handler.events import EventRecorder
 from handler.launchers import (
     LauncherClient,
     LauncherRecord,
+    LauncherRefusedError,
     LauncherRegistry,
+    LauncherUnavailableError,
+    launcher_alive,
     watch_forever,
 )
 from handler.sandbox import Sandbox
@@ -54,6 +71,10 @@ class HandlerConfig:
     launcher_user: str = "virtnode"
     images: dict[str, Path] = field(default_factory=dict)   # containerDisk image -> local directory
     watch_timeout: int = 60
+    workers: int = 4
+    ping_period: float = 2.0          # how often every launcher is pinged
+    unreachable_after: float = 10.0   # a live launcher silent this long: VMI Unknown
+    unreachable_grace: float = 300.0  # ... and this long: VMI Failed, its processes killed
 
 
 def _now() -> str:
@@ -119,12 +140,16 @@ class VMIHandler:
         self.config = config
         self.registry = LauncherRegistry(config.state_dir)
         self.sandbox_root = config.state_dir / "sandboxes"
-        self._work: queue.Queue = queue.Queue()
+        self.events = EventRecorder(client, config.node)
+        self.queue = WorkQueue()
         self._stop = threading.Event()
-        self._vmis: dict[str, dict] = {}           # uid -> last seen VMI
+        self._latest: dict[str, tuple[str, dict]] = {}   # uid -> (action, VMI) the next work on it uses
+        self._vmis: dict[str, dict] = {}                  # uid -> the VMI as last read or written
         self._clients: dict[str, LauncherClient] = {}
         self._followers: dict[str, threading.Event] = {}
-        self._lock = threading.Lock()
+        self._unreachable: dict[str, float] = {}          # uid -> monotonic time it stopped answering
+        self._unknown: set[str] = set()                   # uids whose VMI this handler made Unknown
+        self._health_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     @property
@@ -139,7 +164,9 @@ class VMIHandler:
 
     def start(self) -> None:
         self.adopt()
-        for target, name in ((self._watch_loop, "vmi-watch"), (self._work_loop, "vmi-worker")):
+        loops = [(self._watch_loop, "vmi-watch"), (self._health_loop, "launcher-health")]
+        loops += [(self._work_loop, f"vmi-worker-{i}") for i in range(self.config.workers)]
+        for target, name in loops:
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -147,7 +174,7 @@ class VMIHandler:
     def stop(self) -> None:
         """Stops following; launchers and guests keep running (a handler restart adopts them)."""
         self._stop.set()
-        self._work.put(None)
+        self.queue.shut_down()
         for event in self._followers.values():
             event.set()
         for t in self._threads:
@@ -160,6 +187,8 @@ class VMIHandler:
         for record in self.registry.records():
             client = LauncherClient(record.socket, record.vmi_uid)
             try:
+                if not launcher_alive(record):
+                    raise LauncherUnavailableError(f"its process {record.pid} is gone")
                 client.handshake(wait=2)
             except errors.HandlerError as e:
                 log.warning("launcher of VMI %s is gone (%s); cleaning up", record.vmi_uid, e)
@@ -170,6 +199,13 @@ class VMIHandler:
             self._clients[record.vmi_uid] = client
             self._follow(record.vmi_uid, record.namespace, record.name, client)
 
+    def _enqueue(self, action: str, vmi: dict) -> None:
+        uid = vmi["metadata"]["uid"]
+        if action == "sync" and self._latest.get(uid, ("",))[0] == "delete":
+            return  # a delete already waits: nothing older than it matters
+        self._latest[uid] = (action, vmi)
+        self.queue.add(uid)
+
     def _watch_loop(self) -> None:
         selector = f"{NODE_LABEL}={self.config.node}"
         rv = ""
@@ -178,15 +214,15 @@ class VMIHandler:
                 if not rv:
                     items, rv = self.client.list_vmis(selector)
                     for vmi in items:
-                        self._work.put(("sync", vmi))
+                        self._enqueue("sync", vmi)
                     # A launcher whose VMI is gone (deleted while no handler watched): stop it.
                     listed = {vmi["metadata"]["uid"] for vmi in items}
                     for record in self.registry.records():
                         if record.vmi_uid not in listed:
                             log.info("VMI %s/%s is gone; stopping its launcher", record.namespace, record.name)
-                            self._work.put(("delete", {"metadata": {
+                            self._enqueue("delete", {"metadata": {
                                 "uid": record.vmi_uid, "namespace": record.namespace, "name": record.name},
-                                "spec": {}}))
+                                "spec": {}})
                 for kind, vmi in self.client.watch_vmis(selector, rv, self.config.watch_timeout):
                     if self._stop.is_set():
                         return
@@ -197,7 +233,7 @@ class VMIHandler:
                         rv = ""
                         break
                     rv = vmi["metadata"]["resourceVersion"]
-                    self._work.put(("delete" if kind == "DELETED" else "sync", vmi))
+                    self._enqueue("delete" if kind == "DELETED" else "sync", vmi)
             except errors.HandlerError as e:
                 log.warning("watching VMIs failed (%s); listing again", e)
                 rv = ""
@@ -205,21 +241,43 @@ class VMIHandler:
 
     def _work_loop(self) -> None:
         while True:
-            item = self._work.get()
-            if item is None:
-                return
-            action, vmi = item
-            uid = vmi["metadata"]["uid"]
             try:
-                if action == "delete" or vmi["metadata"].get("deletionTimestamp"):
-                    self._delete(vmi)
-                else:
-                    self._sync(vmi)
-            except (errors.HandlerError, APIObjectError, OSError) as e:
-                log.warning("VMI %s/%s: %s", vmi["metadata"].get("namespace"), vmi["metadata"]["name"], e)
-                self._set_failed(vmi, str(e))
+                uid = self.queue.get()
+            except ShutDown:
+                return
+            if uid is None:
+                continue
+            item = self._latest.get(uid)
+            try:
+                if item is not None:
+                    self._process(uid, *item)
+                    if self._latest.get(uid) is item and item[0] == "delete":
+                        del self._latest[uid]
+                self.queue.forget(uid)
             except Exception:
                 log.exception("reconciling VMI %s failed", uid)
+                self.queue.add_rate_limited(uid)
+            finally:
+                self.queue.done(uid)
+
+    def _process(self, uid: str, action: str, vmi: dict) -> None:
+        meta = vmi["metadata"]
+        try:
+            if action == "delete" or meta.get("deletionTimestamp"):
+                self._delete(vmi)
+            else:
+                self._sync(vmi)
+        except (errors.APIRequestError, LauncherUnavailableError) as e:
+            if isinstance(e, errors.APIRequestError) and not e.transient:
+                raise
+            # Passing: the API is down or busy, a launcher is starting or unreachable. Retry
+            # with backoff; the health check, not this loop, decides that a launcher is lost.
+            log.info("VMI %s/%s: %s; retrying", meta.get("namespace"), meta["name"], e)
+            self.queue.add_rate_limited(uid)
+        except (errors.HandlerError, APIObjectError, OSError) as e:
+            log.warning("VMI %s/%s cannot run on this node: %s", meta.get("namespace"), meta["name"], e)
+            self.events.record(vmi, ev.WARNING, ev.SYNC_FAILED, str(e))
+            self._set_failed(vmi, "SyncFailed", str(e))
 
     # -- the steps -----------------------------------------------------------------------------
 
@@ -228,15 +286,32 @@ class VMIHandler:
         self._vmis[uid] = vmi
         phase = (vmi.get("status") or {}).get("phase", "")
         if phase in FINAL:
-            if uid in self._clients:
-                self._terminate(uid, vmi)
+            if self._owns(uid):
+                self._terminate(uid, vmi, graceful=uid in self._clients and uid not in self._unreachable)
             return
+        if uid in self._unreachable:
+            return  # the health check owns it until the launcher answers again
         message = codec.decode(vmi)
         options = self._options(message)
-        client = self._clients.get(uid) or self._start_launcher(vmi, message)
+        client = self._clients.get(uid)
+        if client is not None:
+            try:
+                current = client.domain().status
+            except LauncherRefusedError as e:
+                if e.code != "NOT_FOUND":
+                    raise
+            else:
+                if phase_of(current)[0] in FINAL:  # the guest ended: report it, never boot it again
+                    self._write_status(uid, current)
+                    return
+        else:
+            client = self._start_launcher(vmi, message)
         reply = client.sync(message, options)
-        self.client.patch_vmi_status(vmi["metadata"]["namespace"], vmi["metadata"]["name"],
-                                     {"status": status_patch(vmi, reply.status)})
+        if reply.defined:
+            self.events.record(vmi, ev.NORMAL, ev.CREATED, "VirtualMachineInstance defined.")
+        if reply.started:
+            self.events.record(vmi, ev.NORMAL, ev.STARTED, "VirtualMachineInstance started.")
+        self._write_status(uid, reply.status)
 
     def _options(self, vmi) -> cmd_pb2.SyncOptions:
         options = cmd_pb2.SyncOptions()
@@ -280,11 +355,20 @@ class VMIHandler:
                 env={**os.environ}, stdout=log_file, stderr=log_file)
         finally:
             log_file.close()
+        try:
+            started = psutil.Process(process.pid).create_time()
+        except psutil.Error:
+            started = 0.0
         record = LauncherRecord(uid, meta["namespace"], meta["name"], str(socket), str(vm_dir),
-                                process.pid, time.time())
+                                process.pid, time.time(), started)
         self.registry.save(record)
         client = LauncherClient(socket, uid)
-        client.handshake(wait=60)
+        try:
+            client.handshake(wait=60)
+        except LauncherUnavailableError as e:
+            client.close()
+            raise errors.HandlerError(f"The launcher did not come up: {e}; its log is "
+                                      f"{sandbox.dir / 'launcher.log'}") from None
         self._clients[uid] = client
         self._follow(uid, meta["namespace"], meta["name"], client)
         log.info("launcher for VMI %s/%s started (pid %d)", meta["namespace"], meta["name"], process.pid)
@@ -295,49 +379,191 @@ class VMIHandler:
         self._followers[uid] = stop
 
         def on_event(event: notify_pb2.Event) -> None:
-            vmi = self._vmis.get(uid)
-            if vmi is None or event.type == notify_pb2.EVENT_TYPE_DELETED:
-                return
-            try:
-                patched = self.client.patch_vmi_status(namespace, name,
-                                                       {"status": status_patch(vmi, event.status)})
-                self._vmis[uid] = patched
-            except errors.HandlerError as e:
-                log.info("status of VMI %s/%s not written: %s", namespace, name, e)
+            if event.type != notify_pb2.EVENT_TYPE_DELETED:
+                self._write_status(uid, event.status)
 
         def on_gone(reason: str) -> None:
-            vmi = self._vmis.get(uid)
-            if vmi is not None and not vmi["metadata"].get("deletionTimestamp") and \
-                    (vmi.get("status") or {}).get("phase") not in FINAL:
-                self._set_failed(vmi, f"LauncherExited: {reason}")
+            self._launcher_lost(uid, "LauncherExited", f"The launcher exited: {reason}")
 
-        watch_forever(client, on_event, stop, on_gone=on_gone)
+        watch_forever(client, on_event, stop, on_gone=on_gone, on_break=lambda: self._check(uid))
 
-    def _set_failed(self, vmi: dict, reason: str) -> None:
+    # -- status --------------------------------------------------------------------------------
+
+    def _write_status(self, uid: str, status: domain_pb2.DomainStatus) -> None:
+        """The VMI's status from its domain's; events for what changed. A write the API
+        refuses for a passing reason is retried by the work queue (which re-reads the domain)."""
+        vmi = self._vmis.get(uid)
+        if vmi is None:
+            return
+        meta = vmi["metadata"]
+        if meta.get("deletionTimestamp"):
+            return
+        before = vmi.get("status") or {}
+        patch = status_patch(vmi, status)
         try:
-            self.client.patch_vmi_status(vmi["metadata"]["namespace"], vmi["metadata"]["name"],
-                                         {"status": {"phase": "Failed", "reason": reason}})
+            patched = self.client.patch_vmi_status(meta["namespace"], meta["name"], {"status": patch})
+        except errors.NotFoundError:
+            return
         except errors.HandlerError as e:
-            log.info("could not mark VMI %s failed: %s", vmi["metadata"]["name"], e)
+            log.info("status of VMI %s/%s not written (%s); retrying", meta["namespace"], meta["name"], e)
+            self.queue.add_rate_limited(uid)
+            return
+        self._vmis[uid] = patched
+        self._unknown.discard(uid)
+        self._transition_events(patched, before, patched.get("status") or {})
+
+    def _transition_events(self, vmi: dict, before: dict, after: dict) -> None:
+        old, new = before.get("phase"), after.get("phase")
+        if new != old and new == "Succeeded":
+            self.events.record(vmi, ev.NORMAL, ev.STOPPED, "The VirtualMachineInstance was shut down.")
+        elif new != old and new == "Failed":
+            self.events.record(vmi, ev.WARNING, ev.STOPPED,
+                               f"The VirtualMachineInstance crashed: {after.get('reason', 'unknown reason')}.")
+
+        def paused(status: dict) -> bool:
+            return any(c.get("type") == "Paused" and c.get("status") == "True"
+                       for c in status.get("conditions") or [])
+
+        if paused(after) and not paused(before):
+            self.events.record(vmi, ev.NORMAL, ev.PAUSED, "The VirtualMachineInstance was paused.")
+        elif paused(before) and not paused(after) and new == "Running":
+            self.events.record(vmi, ev.NORMAL, ev.RESUMED, "The VirtualMachineInstance was resumed.")
+
+    def _set_failed(self, vmi: dict, reason: str, message: str) -> None:
+        meta = vmi["metadata"]
+        before = vmi.get("status") or {}
+        transitions = list(before.get("phaseTransitionTimestamps") or [])
+        transitions.append({"phase": "Failed", "phaseTransitionTimestamp": _now()})
+        try:
+            patched = self.client.patch_vmi_status(meta["namespace"], meta["name"], {"status": {
+                "phase": "Failed", "reason": reason, "phaseTransitionTimestamps": transitions,
+                "conditions": [{"type": "Ready", "status": "False", "reason": reason, "message": message,
+                                "lastProbeTime": None, "lastTransitionTime": _now()}]}})
+        except errors.HandlerError as e:
+            log.info("could not mark VMI %s failed: %s", meta["name"], e)
+            return
+        self._vmis[meta["uid"]] = patched
+        self._transition_events(patched, before, patched.get("status") or {})
+
+    # -- launcher health -----------------------------------------------------------------------
+
+    def _health_loop(self) -> None:
+        while not self._stop.wait(self.config.ping_period):
+            for uid in list(self._clients):
+                try:
+                    self._check(uid)
+                except Exception:
+                    log.exception("health check of the launcher of VMI %s failed", uid)
+
+    def _check(self, uid: str) -> None:
+        """Is the VMI's launcher alive and answering? Dead: Failed now. Silent: Unknown, then Failed."""
+        with self._health_lock:
+            client = self._clients.get(uid)
+            record = self.registry.get(uid)
+            if client is None or record is None or self._stop.is_set():
+                return
+            lost = None
+            if not launcher_alive(record):
+                lost = ("LauncherExited", f"The launcher process (pid {record.pid}) exited unexpectedly.")
+            else:
+                try:
+                    client.ping(timeout=min(2.0, self.config.ping_period))
+                except LauncherUnavailableError:
+                    lost = self._silent(uid)
+                    if lost is None:
+                        return
+                except LauncherRefusedError:
+                    pass  # an error is an answer
+                if lost is None:
+                    self._answered(uid, client)
+                    return
+        self._launcher_lost(uid, *lost)
+
+    def _silent(self, uid: str) -> tuple[str, str] | None:
+        now = time.monotonic()
+        since = self._unreachable.setdefault(uid, now)
+        silent = now - since
+        if silent >= self.config.unreachable_grace:
+            return ("LauncherUnresponsive", f"The launcher did not answer for {silent:.0f} s "
+                                            f"(grace period {self.config.unreachable_grace:.0f} s).")
+        if silent >= self.config.unreachable_after and uid not in self._unknown:
+            self._mark_unknown(uid, silent)
+        return None
+
+    def _answered(self, uid: str, client: LauncherClient) -> None:
+        if self._unreachable.pop(uid, None) is None:
+            return
+        vmi = self._vmis.get(uid)
+        if uid in self._unknown and vmi is not None:
+            log.info("the launcher of VMI %s/%s answers again", vmi["metadata"]["namespace"],
+                     vmi["metadata"]["name"])
+            self.events.record(vmi, ev.NORMAL, ev.LAUNCHER_REACHABLE, "The launcher answers again.")
+        try:
+            self._write_status(uid, client.domain().status)
+        except errors.HandlerError as e:
+            log.info("status of VMI %s not refreshed: %s", uid, e)
+
+    def _mark_unknown(self, uid: str, silent: float) -> None:
+        vmi = self._vmis.get(uid)
+        if vmi is None:
+            return
+        meta = vmi["metadata"]
+        message = (f"The launcher has not answered for {silent:.0f} s; the guest is left alone until "
+                   f"{self.config.unreachable_grace:.0f} s have passed.")
+        transitions = list((vmi.get("status") or {}).get("phaseTransitionTimestamps") or [])
+        transitions.append({"phase": "Unknown", "phaseTransitionTimestamp": _now()})
+        try:
+            patched = self.client.patch_vmi_status(meta["namespace"], meta["name"], {"status": {
+                "phase": "Unknown", "phaseTransitionTimestamps": transitions,
+                "conditions": [{"type": "Ready", "status": "False", "reason": "LauncherUnreachable",
+                                "message": message, "lastProbeTime": None, "lastTransitionTime": _now()}]}})
+        except errors.HandlerError as e:
+            log.info("could not mark VMI %s Unknown: %s", meta["name"], e)
+            return
+        self._vmis[uid] = patched
+        self._unknown.add(uid)
+        log.warning("VMI %s/%s: %s", meta["namespace"], meta["name"], message)
+        self.events.record(vmi, ev.WARNING, ev.LAUNCHER_UNREACHABLE, message)
+
+    def _launcher_lost(self, uid: str, reason: str, message: str) -> None:
+        """The launcher is dead or silent past the grace period: the VMI is Failed, its remains go."""
+        vmi = self._vmis.get(uid)
+        if vmi is None or vmi["metadata"].get("deletionTimestamp"):
+            return
+        self._unreachable[uid] = self._unreachable.get(uid, time.monotonic())  # no graceful calls now
+        if (vmi.get("status") or {}).get("phase") not in FINAL:
+            log.warning("VMI %s/%s: %s", vmi["metadata"]["namespace"], vmi["metadata"]["name"], message)
+            self._set_failed(vmi, reason, message)
+        self._enqueue("sync", self._vmis.get(uid, vmi))   # a Failed VMI: the worker cleans up
+
+    # -- stopping ------------------------------------------------------------------------------
+
+    def _owns(self, uid: str) -> bool:
+        return uid in self._clients or self.registry.get(uid) is not None or (self.sandbox_root / uid).exists()
 
     def _delete(self, vmi: dict) -> None:
         uid = vmi["metadata"]["uid"]
-        self._terminate(uid, vmi)
+        if self._owns(uid):
+            self._terminate(uid, vmi, graceful=uid not in self._unreachable)
         self._vmis.pop(uid, None)
 
-    def _terminate(self, uid: str, vmi: dict) -> None:
+    def _terminate(self, uid: str, vmi: dict, graceful: bool = True) -> None:
         client = self._clients.pop(uid, None)
-        grace = (vmi.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
-        if client is not None:
-            try:
-                client.terminate(grace)
-            except errors.HandlerError as e:
-                log.info("terminate of VMI %s: %s", uid, e)
-            client.close()
         follower = self._followers.pop(uid, None)
         if follower is not None:
             follower.set()
+        grace = (vmi.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+        if client is not None:
+            if graceful:
+                self.events.record(vmi, ev.NORMAL, ev.SHUTTING_DOWN, "Signaled Graceful Shutdown")
+                try:
+                    client.terminate(grace)
+                except errors.HandlerError as e:
+                    log.info("terminate of VMI %s: %s", uid, e)
+            client.close()
         self._clean(uid, self.registry.get(uid))
+        self._unreachable.pop(uid, None)
+        self._unknown.discard(uid)
 
     def _clean(self, uid: str, record: LauncherRecord | None) -> None:
         """Leaves nothing of the VMI: processes, sandbox, launcher directory, record."""
@@ -345,8 +571,6 @@ class VMIHandler:
             clean_up(record.directory, timeout=20)
         Sandbox(uid, self.sandbox_root).destroy()
         if record is not None:
-            import shutil
-
             shutil.rmtree(record.directory, ignore_errors=True)
         self.registry.remove(uid)
 
@@ -355,14 +579,13 @@ def stop_all(state_dir: Path, grace: int = 30) -> list[str]:
     """Stops every guest this node's handler started (a node going down): Terminate each
     launcher within `grace`, then remove its processes, sandbox, directory and record.
     Returns the VMI uids it stopped."""
-    import shutil
-
     registry = LauncherRegistry(state_dir)
     stopped = []
     for record in registry.records():
         client = LauncherClient(record.socket, record.vmi_uid)
         try:
-            client.terminate(grace)
+            if launcher_alive(record):
+                client.terminate(grace)
         except errors.HandlerError as e:
             log.info("terminate of VMI %s: %s", record.vmi_uid, e)
         finally:

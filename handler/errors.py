@@ -69,3 +69,41 @@ class APIUnavailableError(APIRequestError):
     """No answer, a 5xx or 429: the API is down or busy; retry later."""
 
     transient = True
+
+
+class VolumeError(HandlerError):
+    """A VMI volume (or a kernelBoot file) cannot be prepared on this node.
+
+    `field` is the path as the user wrote it (`spec.volumes[2].containerDisk.image`);
+    the text names it and says what is allowed. Permanent unless `transient`: the
+    VMI needs a change, retrying the same spec gives the same answer.
+    """
+
+    transient = False
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+class ImageNotFoundError(VolumeError):
+    """The image a volume or kernelBoot names is not available on this node."""
+
+
+class UnsafePathError(VolumeError):
+    """A path the VMI chose leaves its image directory or goes through a symbolic link."""
+
+
+class UnsupportedVolumeError(VolumeError):
+    """The volume's source is one this node does not prepare."""
+
+
+class VolumeSecretError(VolumeError):
+    """The Secret a cloud-init volume refers to is missing or lacks the key; it may appear later."""
+
+    transient = True
+
+
+class ImageToolError(VolumeError):
+    """qemu-img failed on an image (or is not installed); the text quotes its answer."""

@@ -86,5 +86,8 @@ def _run(args: list[str], field: str, owner: Owner, what: str) -> str:
                                     f"{TIMEOUT} s") from None
     if done.returncode != 0:
         said = (done.stderr or done.stdout).strip().removeprefix("qemu-img: ")
+        if "Permission denied" in said and drop:
+            said += (f" (qemu-img ran as uid {owner.uid}, the user QEMU runs as: it must be able "
+                     "to reach and read the image)")
         raise ImageToolError(field, f"cannot {what}: {said or f'qemu-img exited {done.returncode}'}")
     return done.stdout

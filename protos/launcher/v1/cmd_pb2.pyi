@@ -46,14 +46,39 @@ class DiskSource(_message.Message):
     def __init__(self, path: _Optional[str] = ..., format: _Optional[str] = ..., kind: _Optional[str] = ..., readonly: bool = ...) -> None: ...
 
 class PreparedInterface(_message.Message):
-    __slots__ = ("name", "tap", "mac")
+    __slots__ = ("name", "tap", "mac", "dhcp")
+    class Dhcp(_message.Message):
+        __slots__ = ("server_interface", "server_address", "guest_address", "prefix_length", "gateway", "dns_servers", "search_domains", "hostname", "mtu", "lease_seconds")
+        SERVER_INTERFACE_FIELD_NUMBER: _ClassVar[int]
+        SERVER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+        GUEST_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+        PREFIX_LENGTH_FIELD_NUMBER: _ClassVar[int]
+        GATEWAY_FIELD_NUMBER: _ClassVar[int]
+        DNS_SERVERS_FIELD_NUMBER: _ClassVar[int]
+        SEARCH_DOMAINS_FIELD_NUMBER: _ClassVar[int]
+        HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+        MTU_FIELD_NUMBER: _ClassVar[int]
+        LEASE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+        server_interface: str
+        server_address: str
+        guest_address: str
+        prefix_length: int
+        gateway: str
+        dns_servers: _containers.RepeatedScalarFieldContainer[str]
+        search_domains: _containers.RepeatedScalarFieldContainer[str]
+        hostname: str
+        mtu: int
+        lease_seconds: int
+        def __init__(self, server_interface: _Optional[str] = ..., server_address: _Optional[str] = ..., guest_address: _Optional[str] = ..., prefix_length: _Optional[int] = ..., gateway: _Optional[str] = ..., dns_servers: _Optional[_Iterable[str]] = ..., search_domains: _Optional[_Iterable[str]] = ..., hostname: _Optional[str] = ..., mtu: _Optional[int] = ..., lease_seconds: _Optional[int] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     TAP_FIELD_NUMBER: _ClassVar[int]
     MAC_FIELD_NUMBER: _ClassVar[int]
+    DHCP_FIELD_NUMBER: _ClassVar[int]
     name: str
     tap: str
     mac: str
-    def __init__(self, name: _Optional[str] = ..., tap: _Optional[str] = ..., mac: _Optional[str] = ...) -> None: ...
+    dhcp: PreparedInterface.Dhcp
+    def __init__(self, name: _Optional[str] = ..., tap: _Optional[str] = ..., mac: _Optional[str] = ..., dhcp: _Optional[_Union[PreparedInterface.Dhcp, _Mapping]] = ...) -> None: ...
 
 class HostDeviceAllocation(_message.Message):
     __slots__ = ("pci_address", "mdev_uuid")

@@ -1,8 +1,8 @@
 """Typed errors of the sandbox: one class per failure mode, the text is the message.
 
 Owns the sandbox's exceptions, all under `handler.errors.HandlerError`. The
-kernel's answers (OSError from cgroupfs, pyroute2's NetlinkError and
-FileExistsError) are translated into these once, in the module that made the
+kernel's answers (OSError from cgroupfs, handler/net's NamespaceError for the
+network namespace) are translated into these once, in the module that made the
 call; callers never see a pyroute2 type.
 """
 

@@ -1,7 +1,9 @@
 """`python -m launcher`: the per-VM process.
 
 Owns the launcher's process lifecycle: it starts the private libvirt daemon,
-connects to it, starts the console relay and the gRPC server, and then waits.
+connects to it, starts the console relay, the guest's DHCP responders (served
+from the first Sync that brings DHCP settings, stopped at Terminate) and the
+gRPC server, and then waits.
 It exits 0 after a Terminate request (the guest shut down within its grace
 period, or destroyed after it), and non-zero, saying why, when its libvirt
 daemon or connection is lost (crash-only: the handler decides what happens
@@ -99,6 +101,7 @@ class Launcher:
         self.relay = None
         self.bootlog = None
         self.server = None
+        self.dhcp = None
         self._terminating = threading.Lock()
         self.forced = False
 
@@ -111,6 +114,7 @@ class Launcher:
     def terminate(self, grace: int | None):
         with self._terminating:
             status, forced = self.manager.terminate(grace)
+            self.dhcp.stop()  # the guest is off: nobody left to answer
             self.forced = self.forced or forced
             self.exiting.set()
             # Exit a moment later, so that this reply leaves before the server stops.
@@ -135,6 +139,7 @@ class Launcher:
             self.daemon.spawn()
             from launcher.bootlog import BootLog
             from launcher.console import ConsoleRelay
+            from launcher.dhcp import Responders
             from launcher.manager import DomainManager, GuestPaths
             from launcher.server import serve
             from launcher.virt import Hypervisor
@@ -151,8 +156,9 @@ class Launcher:
             self.hypervisor = Hypervisor.connect(uri, domain, paths=self.daemon.paths,
                                                  on_connection_lost=self._connection_lost)
             self.versions = self.hypervisor.versions()
+            self.dhcp = Responders()
             self.manager = DomainManager(args.vmi_uid, self.hypervisor, self.relay, self.bootlog,
-                                         accelerator, guest, firmware_files(guest))
+                                         accelerator, guest, firmware_files(guest), dhcp=self.dhcp)
             self.server = serve(self, args.socket)
         except (LauncherError, OSError) as e:
             log.error("launcher failed to start: %s", e)
@@ -208,6 +214,8 @@ class Launcher:
     def _cleanup(self) -> None:
         if self.server is not None:
             self.server.stop(grace=2).wait(5)
+        if self.dhcp is not None:
+            self.dhcp.stop()
         if self.hypervisor is not None:
             self.hypervisor.close()
         if self.daemon is not None:

@@ -65,6 +65,10 @@ class KVMInternalError(HypervisorError):
             "(accelerator 'emulation', like KubeVirt's useEmulation) or fix KVM on the host")
 
 
+class DhcpError(LauncherError):
+    """The guest's DHCP responder cannot listen (its port is taken, the socket cannot be made)."""
+
+
 class DaemonError(LauncherError):
     """The private libvirt daemon could not be started, or it went away."""
 

@@ -3,10 +3,12 @@
 Owns the lifecycle of the single guest this launcher serves: converting the
 VMI, defining and starting the domain (idempotently), graceful shutdown with
 its grace-period deadline, pause/unpause with the "paused by user" flag, and
-the DomainStatus every reply and event carries. libvirt is reached only
-through launcher/virt.py (Hypervisor) and the console only through
-launcher/console.py; the conversion is launcher/domain. Errors raised here are
-launcher.errors types; launcher/server.py maps them to gRPC codes.
+the DomainStatus every reply and event carries. Each Sync also hands the
+prepared interfaces to the DHCP responders (launcher/dhcp.py) before the guest
+starts. libvirt is reached only through launcher/virt.py (Hypervisor) and the
+console only through launcher/console.py; the conversion is launcher/domain.
+Errors raised here are launcher.errors types; launcher/server.py maps them to
+gRPC codes.
 
 Threads: gRPC handler threads call the public methods; libvirt callbacks
 arrive on libvirt's event thread and are handed to one worker thread here,
@@ -89,8 +91,9 @@ class _Shutdown:
 
 class DomainManager:
     def __init__(self, vmi_uid: str, hypervisor, relay, bootlog, accelerator: str,
-                 guest_paths: GuestPaths, firmware_files=None) -> None:
+                 guest_paths: GuestPaths, firmware_files=None, dhcp=None) -> None:
         self.vmi_uid = vmi_uid
+        self.dhcp = dhcp  # launcher.dhcp.Responders: the guest's DHCP on the prepared interfaces
         self.hv = hypervisor
         self.relay = relay
         self.bootlog = bootlog
@@ -163,6 +166,8 @@ class DomainManager:
         ctx = self._context(vmi, options)
         xml = conversion.to_domain_xml(vmi, ctx)  # ConversionError: nothing is defined
         _check_files(options)  # MissingResourceError: nothing is defined either
+        if self.dhcp is not None:
+            self.dhcp.apply(options.interfaces)  # before the guest boots and asks
         name = conversion.domain_name(vmi)
         response = cmd_pb2.SyncResponse()
         with self._lock:

@@ -20,8 +20,10 @@ Simplified against Kubernetes (on purpose, for one machine):
   that makes dependents dangling: Background deletes them in the same
   transaction, Foreground deletes them before the owner, Orphan strips their
   ownerReference at once (no `orphan` finalizer round trip). A dependent
-  with another live owner only loses the reference to the gone owner. Adding
-  an ownerReference to an owner that is already gone does not delete the object.
+  with another live owner only loses the reference to the gone owner. An object
+  created with owners that are all gone already is collected right after its
+  create (the creator gets 201, watchers see ADDED then DELETED); adding such a
+  reference by update does not delete the object.
 - Foreground deletion adds `foregroundDeletion` only when the owner has
   dependents; deleting an already-deleting object changes nothing.
 - Namespace deletion marks the namespace Terminating (deletionTimestamp,
@@ -232,7 +234,13 @@ class Store:
                 meta["name"] = name
             elif self._exists(res.key, ns, name):
                 raise errors.already_exists(res.key, name)
-            return self._put(res.key, obj, "ADDED", None)
+            created = self._put(res.key, obj, "ADDED", None)
+            refs = meta.get("ownerReferences") or ()
+            if refs and all(self._load_uid(r["uid"]) is None for r in refs):
+                # Every owner is already gone (a controller acting on a stale cache):
+                # the garbage collector deletes the orphan, as Kubernetes' does.
+                self._delete_object(res.key, copy.deepcopy(created), "Background")
+            return created
 
     def update(self, res: Resource, obj: dict, subresource: str | None = None) -> dict:
         if subresource is not None and (subresource != "status"

@@ -279,3 +279,16 @@ def test_namespace_finalizer_removal_still_waits_for_contents(store: Store) -> N
     obj["metadata"]["finalizers"] = []
     store.update(VM, obj)
     assert not exists(store, NS, "held", namespace=None)
+
+
+def test_object_created_for_a_deleted_owner_is_collected(store: Store) -> None:
+    """A controller acting on a stale cache creates a VMI for a VM just deleted: the API
+    collects it at once (Kubernetes' garbage collector does the same), the creator still gets it."""
+    vm = make(store, VM, "gone")
+    store.delete(VM, "default", "gone")
+    created = make(store, VMI, "gone", owners=(vm,))
+    assert created["metadata"]["uid"]
+    assert not exists(store, VMI, "gone")
+    other = make(store, VM, "here")
+    make(store, VMI, "kept", owners=(vm, other))   # one live owner is enough
+    assert exists(store, VMI, "kept")

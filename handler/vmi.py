@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 NODE_LABEL = "kubevirt.io/nodeName"
 FINAL = ("Succeeded", "Failed")
+PAUSE_ANNOTATION = "virtnode.io/pause-requested"   # set by the pause/unpause subresources
 OVERHEAD_BYTES = 256 * 2**20  # launcher + daemon + QEMU, until the controller's formula is shared
 
 
@@ -311,7 +312,17 @@ class VMIHandler:
             self.events.record(vmi, ev.NORMAL, ev.CREATED, "VirtualMachineInstance defined.")
         if reply.started:
             self.events.record(vmi, ev.NORMAL, ev.STARTED, "VirtualMachineInstance started.")
-        self._write_status(uid, reply.status)
+        self._write_status(uid, self._pause_as_asked(vmi, client, reply.status))
+
+    def _pause_as_asked(self, vmi: dict, client: LauncherClient,
+                        status: domain_pb2.DomainStatus) -> domain_pb2.DomainStatus:
+        """`virtctl pause/unpause` leave their wish in an annotation; the domain follows it."""
+        wish = ((vmi["metadata"].get("annotations") or {}).get(PAUSE_ANNOTATION) or "").lower()
+        if wish == "true" and status.state == domain_pb2.DOMAIN_STATE_RUNNING:
+            return client.pause().status
+        if wish == "false" and status.state == domain_pb2.DOMAIN_STATE_PAUSED and status.paused_by_user:
+            return client.unpause().status
+        return status
 
     def _options(self, vmi) -> cmd_pb2.SyncOptions:
         options = cmd_pb2.SyncOptions()

@@ -334,42 +334,80 @@ def refused(address: str, port: int) -> bool:
     return False
 
 
-@pytest.mark.qemu
-@pytest.mark.slow
-def test_a_real_guest_behind_masquerade(node: PodNetwork, tmp_path: Path, guest_images, tun_granted) -> None:
-    """The guest takes 10.0.2.2 from the launcher's DHCP, and the host reaches its web page on the
-    pod IP; with ports listed, a port not in the list is not forwarded. Nothing remains after."""
+@pytest.fixture
+def guest_sandbox(node: PodNetwork, tmp_path: Path, tun_granted) -> Iterator[Sandbox]:
+    """A sandbox for a real guest; afterwards nothing of it or of its pod network remains."""
     before = host_links()
     box = Sandbox(str(uuid.uuid4()), tmp_path / "vms")
     box.create(Limits.for_guest(GUEST, OVERHEAD))
-    launcher = None
     try:
-        vmi = pod_vmi(box.vmi_uid)
-        attachment = node.setup(box.vmi_uid, box.netns, vmi, launcher_uid())
-        launcher = SandboxedLauncher(box, guest_images)
-        launcher.handshake()
-        assert launcher.sync(vmi, attachment.interfaces).started
-        console = launcher.wait_console("VIRTNODE-GUEST-IP ")
-        assert "VIRTNODE-GUEST-IP 10.0.2.2" in console
-        launcher.wait_console("VIRTNODE-HTTP-READY port=80")
-
-        page = http_get(f"http://{attachment.pod_ip}/")
-        assert "hostname: virtnode-guest" in page
-
-        # Only port 8080 forwarded now: port 80 reaches the sandbox itself, where nobody listens.
-        only_8080 = node.setup(box.vmi_uid, box.netns, pod_vmi(box.vmi_uid, ports=(8080,)), launcher_uid())
-        assert only_8080.pod_ip == attachment.pod_ip
-        assert refused(attachment.pod_ip, 80)
-        node.setup(box.vmi_uid, box.netns, pod_vmi(box.vmi_uid, ports=(80,)), launcher_uid())
-        assert "hostname: virtnode-guest" in http_get(f"http://{attachment.pod_ip}:80/")
-
-        launcher.terminate()
-        node.teardown(box.vmi_uid, box.netns)
+        yield box
     finally:
-        if launcher is not None:
-            launcher.close()
+        node.teardown(box.vmi_uid, box.netns)
         box.destroy()
-    node.teardown(box.vmi_uid, box.netns)
     assert node.leftovers(box.vmi_uid, box.netns) == []
     assert not Path(f"/run/netns/{box.netns}").exists()
     assert host_links() - before == set()
+
+
+@pytest.fixture
+def launcher(guest_sandbox: Sandbox, guest_images) -> Iterator[SandboxedLauncher]:
+    started = SandboxedLauncher(guest_sandbox, guest_images)
+    try:
+        started.handshake()
+        yield started
+    finally:
+        started.close()
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+def test_a_real_guest_behind_masquerade(node: PodNetwork, guest_sandbox: Sandbox,
+                                        launcher: SandboxedLauncher) -> None:
+    """The guest takes 10.0.2.2 from the launcher's DHCP, and the host reaches its web page on the
+    pod IP; with ports listed, a port not in the list is not forwarded; a repeated Sync keeps DHCP
+    serving (the guest gets its address again after a reset)."""
+    box = guest_sandbox
+    vmi = pod_vmi(box.vmi_uid)
+    attachment = node.setup(box.vmi_uid, box.netns, vmi, launcher_uid())
+    assert launcher.sync(vmi, attachment.interfaces).started
+    console = launcher.wait_console("VIRTNODE-GUEST-IP ")
+    assert "VIRTNODE-GUEST-IP 10.0.2.2" in console
+    launcher.wait_console("VIRTNODE-HTTP-READY port=80")
+
+    page = http_get(f"http://{attachment.pod_ip}/")
+    assert "hostname: virtnode-guest" in page
+
+    # Only port 8080 forwarded now: port 80 reaches the sandbox itself, where nobody listens.
+    only_8080 = node.setup(box.vmi_uid, box.netns, pod_vmi(box.vmi_uid, ports=(8080,)), launcher_uid())
+    assert only_8080.pod_ip == attachment.pod_ip
+    assert refused(attachment.pod_ip, 80)
+    node.setup(box.vmi_uid, box.netns, pod_vmi(box.vmi_uid, ports=(80,)), launcher_uid())
+    assert "hostname: virtnode-guest" in http_get(f"http://{attachment.pod_ip}:80/")
+
+    assert not launcher.sync(vmi, attachment.interfaces).started  # nothing to do the second time
+    launcher.cmd.Reset(cmd_pb2.ResetRequest(vmi_uid=box.vmi_uid), timeout=30)
+    wait_for(lambda: launcher.boot_log().count("VIRTNODE-GUEST-IP 10.0.2.2") >= 2, BOOT_TIMEOUT,
+             "the reset guest taking 10.0.2.2 again")
+    launcher.terminate()
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+def test_a_real_guest_on_the_bridge_binding(node: PodNetwork, guest_sandbox: Sandbox,
+                                            launcher: SandboxedLauncher) -> None:
+    """With the bridge binding the guest takes the pod IP itself by DHCP and serves on it; its DHCP
+    never leaves the sandbox for the node bridge."""
+    box = guest_sandbox
+    vmi = pod_vmi(box.vmi_uid, binding="bridge")
+    attachment = node.setup(box.vmi_uid, box.netns, vmi, launcher_uid())
+    (eth0,) = ip_json("-n", box.netns, "-d", "addr", "show", "dev", "eth0")
+    assert eth0["master"] == "k6t-eth0"
+    assert not [a for a in eth0["addr_info"] if a["family"] == "inet"]  # the guest holds the pod IP
+    assert launcher.sync(vmi, attachment.interfaces).started
+    assert f"VIRTNODE-GUEST-IP {attachment.pod_ip}" in launcher.wait_console("VIRTNODE-GUEST-IP ")
+    launcher.wait_console("VIRTNODE-HTTP-READY port=80")
+    assert "hostname: virtnode-guest" in http_get(f"http://{attachment.pod_ip}/")
+    rules = in_netns(box.netns, "nft", "list", "table", "bridge", "virtnode")
+    assert 'oifname "eth0" udp sport 67 counter packets 0' not in rules  # the offers were kept in
+    launcher.terminate()

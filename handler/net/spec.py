@@ -127,6 +127,10 @@ def plan(vmi: vmi_pb2.VirtualMachineInstance, vmi_uid: str) -> list[InterfacePla
             mac=(iface.mac_address.lower().replace("-", ":") if iface.mac_address
                  else generated_mac(vmi_uid, iface.name)),
             ports=tuple(ports), vm_network=vm_network))
+    pods = [i for i, net in enumerate(vmi.spec.networks) if net.HasField("pod")]
+    for i in pods[1:]:
+        problems.append(f"spec.networks[{i}].pod: networks[{pods[0]}] is already the pod network; a "
+                        f"VMI has at most one")
     if problems:
         raise NetworkSpecError(vmi_label(vmi), problems)
     return plans

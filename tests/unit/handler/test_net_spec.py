@@ -91,6 +91,9 @@ def test_no_pod_interface_means_no_plan() -> None:
      "spec.networks[0].pod.vmIPv6NetworkCIDR: IPv6 is not supported"),
     ("[{name: default, pod: {vmNetworkCIDR: 10.0.2.0/31}}]", "[{name: default, masquerade: {}}]",
      'spec.networks[0].pod.vmNetworkCIDR: "10.0.2.0/31" is too small'),
+    ("[{name: default, pod: {}}, {name: second, pod: {}}]",
+     "[{name: default, masquerade: {}}, {name: second, masquerade: {}}]",
+     "spec.networks[1].pod: networks[0] is already the pod network; a VMI has at most one"),
     (POD, "[{name: default, masquerade: {}, ports: [{port: 80, protocol: SCTP}]}]",
      'spec.domain.devices.interfaces[0].ports[0].protocol: "SCTP" is not supported; use one of: TCP, UDP'),
 ])

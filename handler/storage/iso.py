@@ -20,6 +20,10 @@ from pycdlib.pycdlibexception import PyCdlibException
 
 SYSTEM_ID = "LINUX"
 APPLICATION_ID = "virtnode"
+# Zeros after the image, as xorriso's -pad writes them: filesystem probers read past the end
+# of a device (busybox's volume_id, which the guest's `findfs LABEL=cidata` uses, gives up on
+# a 66 KiB seed whose end a btrfs/reiserfs probe overruns).
+PADDING = 300 * 1024
 _NOT_D_CHARACTER = re.compile(r"[^A-Z0-9_]")
 
 
@@ -41,7 +45,8 @@ def iso9660_name(name: str, directory: bool = False) -> str:
 
 
 def write_iso(out: BinaryIO, volume_id: str, files: Mapping[str, bytes]) -> None:
-    """Writes an ISO holding `files` (relative paths, `/`-separated) with `volume_id` to `out`."""
+    """Writes an ISO holding `files` (relative paths, `/`-separated) with `volume_id` to `out`
+    (a file opened for reading and writing), followed by PADDING zero bytes."""
     iso = pycdlib.PyCdlib()
     try:
         iso.new(interchange_level=3, sys_ident=SYSTEM_ID, vol_ident=volume_id,
@@ -66,6 +71,8 @@ def write_iso(out: BinaryIO, volume_id: str, files: Mapping[str, bytes]) -> None
             iso.add_fp(io.BytesIO(data), len(data), iso_path, rr_name=parts[-1],
                        joliet_path="/" + relative, file_mode=0o100444)
         iso.write_fp(out)
+        end = out.seek(0, io.SEEK_END)
+        out.truncate(end + PADDING)
     except PyCdlibException as e:
         raise IsoWriteError(str(e)) from None
     finally:

@@ -26,8 +26,14 @@ virtctl validate -f examples/invalid/broken-vm.yaml && exit 1 || echo "(exit cod
 STATE="$PWD/.cache/demo-node"
 IMAGE="$PWD/.cache/demo-image"
 GUEST="$(python -c 'from tests.guest.build import build; print(build(log=lambda m: None).kernel.parent)')"
-mkdir -p "$IMAGE/boot"
+mkdir -p "$IMAGE/boot" "$IMAGE/disk"
 cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$IMAGE/boot/"
+# disk/guest.qcow2: the same guest as a bootable disk, for containerDisk volumes (KubeVirt's
+# layout: one disk file under /disk). Replaced by a rename, never rewritten in place: the
+# overlays of guests that still run are backed by the old file.
+if ! cmp -s "$GUEST/disk.qcow2" "$IMAGE/disk/guest.qcow2"; then
+  cp "$GUEST/disk.qcow2" "$IMAGE/.guest.qcow2.new" && mv -f "$IMAGE/.guest.qcow2.new" "$IMAGE/disk/guest.qcow2"
+fi
 chmod -R a+rX "$IMAGE"
 chmod a+x "$PWD/.cache" "$PWD"
 

@@ -10,9 +10,10 @@ returns the DiskSource the launcher's SyncOptions.disks wants:
     emptyDisk             <vm_dir>/<volume>.qcow2  sparse qcow2 of `capacity`
 
 Files belong to the VM's user (the uid QEMU runs as), mode 0600 (0400 for the
-ISOs). Each file is made under a temporary name and renamed into place, so a
-failure leaves nothing half-made, and a file that exists is reused as it is: a
-second call never recreates an overlay or a disk the guest has written to.
+ISOs). Every volume is checked before any file is made; each file is made under
+a temporary name and renamed into place, so a failure leaves nothing half-made;
+and a file that exists is reused as it is: a second call never recreates an
+overlay or a disk the guest has written to. See docs/storage.md.
 Called by the handler's VMI loop before it syncs the launcher. Never writes
 into an image directory and never follows a symlink a tenant could have placed
 (handler/storage/beneath.py).

@@ -70,9 +70,17 @@ def read(source: schema_pb2.CloudInitSource, where: str, namespace: str,
     return CloudInitData(user, network)
 
 
+def instance_id(vmi: vmi_pb2.VirtualMachineInstance) -> str:
+    """cloud-init's instance id: the VMI's uid (a new VMI is a new instance)."""
+    if not re.fullmatch(r"[A-Za-z0-9-]+", vmi.metadata.uid):
+        raise VolumeError("metadata.uid", f"{vmi.metadata.uid!r} is not a uid the API server "
+                                          "gives; cloud-init needs it as the instance id")
+    return vmi.metadata.uid
+
+
 def nocloud_files(vmi: vmi_pb2.VirtualMachineInstance, data: CloudInitData) -> dict[str, bytes]:
     """The files of a NoCloud seed (cloud-init's `nocloud` data source)."""
-    meta = f"instance-id: {vmi.metadata.uid}\nlocal-hostname: {hostname(vmi)}\n"
+    meta = f"instance-id: {instance_id(vmi)}\nlocal-hostname: {hostname(vmi)}\n"
     files = {"meta-data": meta.encode(), "user-data": data.user_data or b""}
     if data.network_data is not None:
         files["network-config"] = data.network_data
@@ -81,7 +89,7 @@ def nocloud_files(vmi: vmi_pb2.VirtualMachineInstance, data: CloudInitData) -> d
 
 def config_drive_files(vmi: vmi_pb2.VirtualMachineInstance, data: CloudInitData) -> dict[str, bytes]:
     """The files of an OpenStack config drive (cloud-init's `configdrive` data source)."""
-    meta = {"uuid": vmi.metadata.uid, "hostname": hostname(vmi), "name": vmi.metadata.name}
+    meta = {"uuid": instance_id(vmi), "hostname": hostname(vmi), "name": vmi.metadata.name}
     files = {"openstack/latest/meta_data.json": (json.dumps(meta, sort_keys=True) + "\n").encode(),
              "openstack/latest/user_data": data.user_data or b""}
     if data.network_data is not None:

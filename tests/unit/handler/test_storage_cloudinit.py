@@ -164,3 +164,12 @@ def test_existing_seed_is_reused(tmp_path: Path) -> None:
     inode = first.stat().st_ino
     again = Path(prepare(tmp_path, spec)["seed"].path)
     assert again == first and again.stat().st_ino == inode
+
+
+def test_a_vmi_without_uid_gets_no_seed(tmp_path: Path) -> None:
+    """The instance id is the VMI uid: a VMI without one (not from the API) is refused at metadata.uid."""
+    spec = vmi("- name: seed\n  cloudInitNoCloud: {userData: x}\n")
+    spec.metadata.uid = ""
+    with pytest.raises(VolumeError) as caught:
+        prepare(tmp_path, spec)
+    assert caught.value.field == "metadata.uid"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
 
-from handler.net import links, namespaces, nft, nsexec, spec
+from handler.net import namespaces, nft, nsexec, spec
 from handler.net.errors import FirewallError, NetworkError
 from handler.net.ipam import AddressPool
 from handler.net.links import Links

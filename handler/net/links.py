@@ -206,11 +206,12 @@ class Links:
             info = self._require(name)
         return info
 
-    def set_mac(self, name: str, mac: str) -> None:
+    def detach(self, name: str) -> None:
+        """Make `name` a port of no bridge (an interface that was bridged before)."""
         info = self._require(name)
-        if info.mac != mac.lower():
-            with self._doing(f"set the MAC of {name} to {mac}"):
-                self._ipr.link("set", index=info.index, address=mac)
+        if info.master:
+            with self._doing(f"take link {name} off its bridge"):
+                self._ipr.link("set", index=info.index, master=0)
 
     def set_addresses(self, name: str, wanted: list[IPv4Interface]) -> None:
         """Exactly `wanted` as the IPv4 addresses of `name` (others are removed)."""

@@ -163,6 +163,7 @@ class PodNetwork:
                     bridge: str, owner_uid: int, mtu: int) -> cmd_pb2.PreparedInterface.Dhcp:
         gateway = IPv4Interface(f"{plan.guest_gateway}/{plan.vm_network.prefixlen}")
         with Links(netns) as ns:
+            ns.detach(POD_INTERFACE)  # a bridge binding before would have made it a port
             ns.set_addresses(POD_INTERFACE, [IPv4Interface(f"{pod_ip}/{self.cidr.prefixlen}")])
             ns.set_up(POD_INTERFACE, mtu=mtu)
             ns.set_default_route(self.gateway.ip, POD_INTERFACE)

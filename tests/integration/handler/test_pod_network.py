@@ -156,6 +156,28 @@ def test_setup_again_repairs_and_keeps_the_pod_ip(node: PodNetwork, sandbox: San
     assert "dnat to 10.0.2.2" in in_netns(sandbox.netns, "nft", "list", "ruleset")
 
 
+def test_changing_the_binding_rebuilds_the_sandbox_side(node: PodNetwork, sandbox: Sandbox) -> None:
+    """bridge then masquerade: eth0 leaves the bridge and takes the pod IP; the rules follow."""
+    ns, owner = sandbox.netns, launcher_uid()
+    bridged = node.setup(sandbox.vmi_uid, ns, pod_vmi(sandbox.vmi_uid, binding="bridge"), owner)
+    (eth0,) = ip_json("-n", ns, "addr", "show", "dev", "eth0")
+    assert eth0["master"] == "k6t-eth0"
+    assert bridged.interfaces[0].dhcp.guest_address == bridged.pod_ip
+    assert ("bridge", "virtnode") in [(t["family"], t["name"]) for t in nft_tables(ns)]
+
+    masqueraded = node.setup(sandbox.vmi_uid, ns, pod_vmi(sandbox.vmi_uid), owner)
+    assert masqueraded.pod_ip == bridged.pod_ip
+    (eth0,) = ip_json("-n", ns, "addr", "show", "dev", "eth0")
+    assert "master" not in eth0
+    assert [a["local"] for a in eth0["addr_info"] if a["family"] == "inet"] == [masqueraded.pod_ip]
+    assert [(t["family"], t["name"]) for t in nft_tables(ns)] == [("ip", "virtnode")]
+
+
+def nft_tables(netns: str) -> list[dict]:
+    out = json.loads(in_netns(netns, "nft", "-j", "list", "tables"))
+    return [item["table"] for item in out["nftables"] if "table" in item]
+
+
 def test_two_vmis_get_different_addresses(node: PodNetwork, tmp_path: Path) -> None:
     """Each VMI gets its own pod IP; a released address is handed out again."""
     boxes = [Sandbox(str(uuid.uuid4()), tmp_path / "vms") for _ in range(2)]

@@ -223,9 +223,12 @@ class Rule:
     groups: tuple[str, ...]
     resources: tuple[str, ...]
     verbs: tuple[str, ...]
+    exclude: tuple[str, ...] = ()   # resources a wildcard does not reach (view never reads secrets)
 
     def matches(self, verb: str, group: str, resource: str, subresource: str) -> bool:
         if "*" not in self.verbs and verb not in self.verbs:
+            return False
+        if resource in self.exclude:
             return False
         if "*" not in self.groups and group not in self.groups:
             return False
@@ -245,11 +248,12 @@ class Role:
 
 
 _SUBS = ("*", "*/status", "*/scale")
-VIEW = Role("kubevirt.io:view", (Rule(("*",), _SUBS, READ),))
+VIEW = Role("kubevirt.io:view", (Rule(("*",), _SUBS, READ, exclude=("secrets",)),))
 EDIT = Role("kubevirt.io:edit", (
     *VIEW.rules,
     Rule(KUBEVIRT_GROUPS, ("*", "*/*"), ("*",)),
     Rule(("",), ("events",), ("create",)),
+    Rule(("",), ("secrets",), ("*",)),   # cloud-init user data and credentials
 ))
 ADMIN = Role("kubevirt.io:admin", (Rule(("*",), ("*", "*/*"), ("*",)),))
 NODE = Role("virtnode:node", (
@@ -258,6 +262,7 @@ NODE = Role("virtnode:node", (
          (*READ, "update", "patch")),
     Rule(("kubevirt.io",), ("virtualmachineinstancemigrations",), READ),
     Rule(("",), ("persistentvolumeclaims", "namespaces"), READ),
+    Rule(("",), ("secrets",), ("get",)),   # cloud-init secretRef volumes of the VMIs it runs
     Rule(("",), ("events",), ("create", "patch")),
     Rule(("coordination.k8s.io",), ("leases",), ("*",)),
 ))

@@ -83,6 +83,8 @@ RESOURCES: tuple[Resource, ...] = (
              True, ("pvc",), subresources=("status",),
              columns=(Column("Status", "string", ".status.phase"),
                       Column("Capacity", "string", ".status.capacity.storage"), AGE)),
+    Resource("", "v1", "Secret", "secrets", "secret", True,
+             columns=(Column("Type", "string", ".type"), AGE)),
     Resource("coordination.k8s.io", "v1", "Lease", "leases", "lease", True,
              columns=(Column("Holder", "string", ".spec.holderIdentity"), AGE)),
     Resource("kubevirt.io", "v1", "VirtualMachine", "virtualmachines", "virtualmachine", True,

@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="a live launcher that does not answer this long makes its VMI Unknown")
     p.add_argument("--unreachable-grace", type=float, default=300.0, metavar="SECONDS",
                    help="... and this long makes it Failed (LauncherUnresponsive) and its guest is killed")
+    p.add_argument("--pod-bridge", default="auto", help="the pod network's host bridge (auto: vnN)")
+    p.add_argument("--pod-cidr", default="auto",
+                   help="the pod network's IPv4 subnet (auto: a free 10.244.N.0/24, kept in the state dir)")
+    p.add_argument("--egress", action="store_true",
+                   help="let guests reach beyond this machine (host forwarding and NAT of the pod subnet)")
     p.add_argument("--metrics-port", type=int, default=0, help="0: no metrics server")
     p.add_argument("--stop-all", action="store_true",
                    help="stop every guest this node started (graceful, then destroy), clean up, exit")
@@ -67,10 +72,14 @@ def main(argv: list[str] | None = None) -> int:
         log.error("the handler needs root: it creates network namespaces and cgroups")
         return 2
     if args.stop_all:
+        from handler.net import PodNetwork, choose
         from handler.vmi import stop_all
 
-        stopped = stop_all(args.state_dir)
-        log.info("stopped %d guest(s)", len(stopped))
+        bridge, cidr = choose(args.state_dir, args.pod_bridge, args.pod_cidr)
+        network = PodNetwork(args.state_dir, bridge=bridge, cidr=cidr)
+        stopped = stop_all(args.state_dir, network=network)
+        network.remove_node()
+        log.info("stopped %d guest(s); removed the pod network bridge %s", len(stopped), bridge)
         return 0
     args.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     args.run_dir.mkdir(parents=True, exist_ok=True, mode=0o711)
@@ -100,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
                                             accelerator=args.accelerator, launcher_user=args.launcher_user,
                                             images=parse_images(args.image),
                                             unreachable_after=args.unreachable_after,
-                                            unreachable_grace=args.unreachable_grace))
+                                            unreachable_grace=args.unreachable_grace,
+                                            pod_bridge=args.pod_bridge, pod_cidr=args.pod_cidr,
+                                            egress=args.egress))
     vmis.start()
     metrics = None
     if args.metrics_port:

@@ -125,6 +125,12 @@ class Client:
                           f"/apis/kubevirt.io/v1/namespaces/{namespace}/virtualmachineinstances/{name}/status",
                           body=merge_patch, content_type=MERGE_PATCH)
 
+    # -- Secrets -------------------------------------------------------------------------------
+
+    def get_secret(self, namespace: str, name: str) -> dict:
+        return self._call("get", f"secret {namespace}/{name}", "GET",
+                          f"/api/v1/namespaces/{namespace}/secrets/{name}")
+
     # -- Events ----------------------------------------------------------------------------------
 
     def create_event(self, namespace: str, body: dict) -> dict:

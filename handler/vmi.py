@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pwd
 import shutil
 import sys
 import threading
@@ -48,8 +49,11 @@ from handler.launchers import (
     launcher_alive,
     watch_forever,
 )
-from handler.sandbox import Sandbox
+from handler.net import PodNetwork
+from handler.net import choose as choose_pod_network
+from handler.sandbox import Sandbox, netns_name
 from handler.sandbox.cgroups import Limits
+from handler.storage import ImageStore, kernel_boot_files, prepare_volumes
 from launcher.cleanup import clean_up
 from protos import codec, quantity
 from protos.errors import APIObjectError
@@ -76,6 +80,9 @@ class HandlerConfig:
     ping_period: float = 2.0          # how often every launcher is pinged
     unreachable_after: float = 10.0   # a live launcher silent this long: VMI Unknown
     unreachable_grace: float = 300.0  # ... and this long: VMI Failed, its processes killed
+    pod_bridge: str = "auto"          # the node's pod network bridge (auto: chosen once, kept)
+    pod_cidr: str = "auto"            # its IPv4 subnet (auto: a free 10.244.N.0/24)
+    egress: bool = False              # NAT the pod network out of the host
 
 
 def _now() -> str:
@@ -142,6 +149,10 @@ class VMIHandler:
         self.registry = LauncherRegistry(config.state_dir)
         self.sandbox_root = config.state_dir / "sandboxes"
         self.events = EventRecorder(client, config.node)
+        self.images = ImageStore(config.images)
+        bridge, cidr = choose_pod_network(config.state_dir, config.pod_bridge, config.pod_cidr)
+        self.network = PodNetwork(config.state_dir, bridge=bridge, cidr=cidr, egress=config.egress)
+        self._interfaces: dict[str, list[dict]] = {}     # uid -> status.interfaces from the network
         self.queue = WorkQueue()
         self._stop = threading.Event()
         self._latest: dict[str, tuple[str, dict]] = {}   # uid -> (action, VMI) the next work on it uses
@@ -164,6 +175,10 @@ class VMIHandler:
     # -- running -------------------------------------------------------------------------------
 
     def start(self) -> None:
+        # QEMU's user reaches its files (volumes, sockets) through the launcher directories.
+        self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.config.run_dir, 0o711)
+        self.network.ensure_node()
         self.adopt()
         loops = [(self._watch_loop, "vmi-watch"), (self._health_loop, "launcher-health")]
         loops += [(self._work_loop, f"vmi-worker-{i}") for i in range(self.config.workers)]
@@ -268,14 +283,18 @@ class VMIHandler:
                 self._delete(vmi)
             else:
                 self._sync(vmi)
-        except (errors.APIRequestError, LauncherUnavailableError) as e:
-            if isinstance(e, errors.APIRequestError) and not e.transient:
-                raise
-            # Passing: the API is down or busy, a launcher is starting or unreachable. Retry
-            # with backoff; the health check, not this loop, decides that a launcher is lost.
-            log.info("VMI %s/%s: %s; retrying", meta.get("namespace"), meta["name"], e)
-            self.queue.add_rate_limited(uid)
         except (errors.HandlerError, APIObjectError, OSError) as e:
+            if isinstance(e, LauncherUnavailableError) or getattr(e, "transient", False):
+                # Passing: the API is down or busy, a launcher is starting or unreachable, a
+                # Secret is not there yet. Retry with backoff; the health check, not this
+                # loop, decides that a launcher is lost.
+                log.info("VMI %s/%s: %s; retrying", meta.get("namespace"), meta["name"], e)
+                if isinstance(e, errors.VolumeError):
+                    self.events.record(vmi, ev.WARNING, ev.SYNC_FAILED, str(e))
+                self.queue.add_rate_limited(uid)
+                return
+            if isinstance(e, errors.APIRequestError):
+                raise   # the API refused us (403, 404...): logged and retried, not the VMI's fault
             log.warning("VMI %s/%s cannot run on this node: %s", meta.get("namespace"), meta["name"], e)
             self.events.record(vmi, ev.WARNING, ev.SYNC_FAILED, str(e))
             self._set_failed(vmi, "SyncFailed", str(e))
@@ -293,7 +312,11 @@ class VMIHandler:
         if uid in self._unreachable:
             return  # the health check owns it until the launcher answers again
         message = codec.decode(vmi)
-        options = self._options(message)
+        self._sandbox(uid, message)
+        attachment = self.network.setup(uid, netns_name(uid), message, self._owner().pw_uid)
+        self._interfaces[uid] = attachment.status
+        options = self._options(message, uid)
+        options.interfaces.extend(attachment.interfaces)
         client = self._clients.get(uid)
         if client is not None:
             try:
@@ -324,37 +347,40 @@ class VMIHandler:
             return client.unpause().status
         return status
 
-    def _options(self, vmi) -> cmd_pb2.SyncOptions:
-        options = cmd_pb2.SyncOptions()
-        fw = vmi.spec.domain.firmware
-        if fw.HasField("kernel_boot") and fw.kernel_boot.HasField("container"):
-            image = fw.kernel_boot.container.image
-            root = self.config.images.get(image)
-            if root is None:
-                raise errors.HandlerError(
-                    f"Image {image!r} is not available on node {self.config.node}; known images: "
-                    f"{', '.join(sorted(self.config.images)) or 'none'}")
-            c = fw.kernel_boot.container
-            options.kernel_boot.kernel = str(root / c.kernel_path.lstrip("/")) if c.kernel_path else ""
-            options.kernel_boot.initrd = str(root / c.initrd_path.lstrip("/")) if c.initrd_path else ""
-        for volume in vmi.spec.volumes:
-            raise errors.HandlerError(f"Volume {volume.name!r} cannot be provided yet: this node "
-                                      f"does not prepare volumes")
-        for iface in vmi.spec.domain.devices.interfaces:
-            raise errors.HandlerError(f"Interface {iface.name!r} cannot be provided yet: this node "
-                                      f"does not plumb networks (set autoattachPodInterface: false)")
-        return options
-
-    def _start_launcher(self, vmi: dict, message) -> LauncherClient:
-        uid, meta = vmi["metadata"]["uid"], vmi["metadata"]
+    def _sandbox(self, uid: str, message) -> Sandbox:
+        """The VMI's netns, cgroup (guest memory + overhead) and directory; idempotent."""
         guest = quantity.to_bytes(message.spec.domain.memory.guest) \
             if message.spec.domain.memory.HasField("guest") \
             else quantity.to_bytes(message.spec.domain.resources.requests["memory"])
         sandbox = Sandbox(uid, self.sandbox_root)
         sandbox.create(Limits.for_guest(guest, OVERHEAD_BYTES))
-        vm_dir = self.config.run_dir / uid[:8]  # libvirt's socket paths must stay under 108 bytes
-        vm_dir.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(vm_dir.parent, 0o711)
+        return sandbox
+
+    def _owner(self) -> pwd.struct_passwd:
+        return pwd.getpwnam(self.config.launcher_user)
+
+    def _options(self, vmi, uid: str) -> cmd_pb2.SyncOptions:
+        """What the node resolves for the launcher: kernel files and volumes."""
+        options = cmd_pb2.SyncOptions()
+        files = kernel_boot_files(vmi, self.images)
+        if files is not None:
+            options.kernel_boot.CopyFrom(files)
+        owner = self._owner()
+        for name, source in prepare_volumes(vmi, self._vm_dir(uid) / "volumes", self.images, owner.pw_uid,
+                                            owner.pw_gid, secrets=self._secret).items():
+            options.disks[name].CopyFrom(source)
+        return options
+
+    def _secret(self, namespace: str, name: str) -> dict:
+        return self.client.get_secret(namespace, name)
+
+    def _vm_dir(self, uid: str) -> Path:
+        return self.config.run_dir / uid[:8]  # libvirt's socket paths must stay under 108 bytes
+
+    def _start_launcher(self, vmi: dict, message) -> LauncherClient:
+        uid, meta = vmi["metadata"]["uid"], vmi["metadata"]
+        sandbox = self._sandbox(uid, message)
+        vm_dir = self._vm_dir(uid)
         socket = vm_dir / "launcher.sock"
         log_file = open(sandbox.dir / "launcher.log", "ab")
         try:
@@ -411,6 +437,8 @@ class VMIHandler:
             return
         before = vmi.get("status") or {}
         patch = status_patch(vmi, status)
+        if self._interfaces.get(uid):
+            patch["interfaces"] = self._interfaces[uid]
         try:
             patched = self.client.patch_vmi_status(meta["namespace"], meta["name"], {"status": patch})
         except errors.NotFoundError:
@@ -550,7 +578,8 @@ class VMIHandler:
     # -- stopping ------------------------------------------------------------------------------
 
     def _owns(self, uid: str) -> bool:
-        return uid in self._clients or self.registry.get(uid) is not None or (self.sandbox_root / uid).exists()
+        return (uid in self._clients or self.registry.get(uid) is not None
+                or (self.sandbox_root / uid).exists() or self._vm_dir(uid).exists())
 
     def _delete(self, vmi: dict) -> None:
         uid = vmi["metadata"]["uid"]
@@ -578,18 +607,22 @@ class VMIHandler:
 
     def _clean(self, uid: str, record: LauncherRecord | None) -> None:
         """Leaves nothing of the VMI: processes, sandbox, launcher directory, record."""
-        if record is not None:
-            clean_up(record.directory, timeout=20)
+        directory = record.directory if record is not None else str(self._vm_dir(uid))
+        clean_up(directory, timeout=20)
+        self.network.teardown(uid, netns_name(uid))   # before the netns goes: its links go at once
         Sandbox(uid, self.sandbox_root).destroy()
-        if record is not None:
-            shutil.rmtree(record.directory, ignore_errors=True)
+        shutil.rmtree(directory, ignore_errors=True)   # volumes exist even if no launcher started
         self.registry.remove(uid)
+        self._interfaces.pop(uid, None)
 
 
-def stop_all(state_dir: Path, grace: int = 30) -> list[str]:
+def stop_all(state_dir: Path, grace: int = 30, network: PodNetwork | None = None) -> list[str]:
     """Stops every guest this node's handler started (a node going down): Terminate each
-    launcher within `grace`, then remove its processes, sandbox, directory and record.
-    Returns the VMI uids it stopped."""
+    launcher within `grace`, then remove its processes, pod network links, sandbox, directory
+    and record. Returns the VMI uids it stopped."""
+    if network is None:
+        bridge, cidr = choose_pod_network(state_dir)
+        network = PodNetwork(state_dir, bridge=bridge, cidr=cidr)
     registry = LauncherRegistry(state_dir)
     stopped = []
     for record in registry.records():
@@ -602,6 +635,7 @@ def stop_all(state_dir: Path, grace: int = 30) -> list[str]:
         finally:
             client.close()
         clean_up(record.directory, timeout=20)
+        network.teardown(record.vmi_uid, netns_name(record.vmi_uid))
         Sandbox(record.vmi_uid, Path(state_dir) / "sandboxes").destroy()
         shutil.rmtree(record.directory, ignore_errors=True)
         registry.remove(record.vmi_uid)

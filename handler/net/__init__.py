@@ -8,6 +8,6 @@ imports pyroute2 (an import-linter contract says so). See docs/network.md.
 """
 
 from handler.net.errors import NetworkError, NetworkSpecError
-from handler.net.pod import PodAttachment, PodNetwork, host_veth_name
+from handler.net.pod import PodAttachment, PodNetwork, choose, host_veth_name
 
-__all__ = ["NetworkError", "NetworkSpecError", "PodAttachment", "PodNetwork", "host_veth_name"]
+__all__ = ["NetworkError", "NetworkSpecError", "PodAttachment", "PodNetwork", "choose", "host_veth_name"]

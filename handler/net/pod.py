@@ -20,7 +20,9 @@ namespace that does not exist, and never touches links it did not name.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
@@ -58,6 +60,41 @@ class PodAttachment:
     pod_ip: str                                                    # "" when no interface uses the pod network
     interfaces: list[cmd_pb2.PreparedInterface] = field(default_factory=list)  # SyncOptions.interfaces
     status: list[dict] = field(default_factory=list)              # VMI status.interfaces entries
+
+
+AUTO_POOL = IPv4Network("10.244.0.0/16")   # where `auto` looks for a free /24
+CHOICE_FILE = "pod-network.json"
+
+
+def choose(state_dir: Path, bridge: str = "auto", cidr: str = "auto") -> tuple[str, str]:
+    """The node's bridge and CIDR: as given, or for `auto` the ones this state directory chose
+    before, or the first 10.244.N.0/24 no host link uses, with bridge `vnN`. The choice is kept
+    in <state>/pod-network.json, so a restarted handler keeps its addresses; a second embedded
+    node on the machine sees the first one's bridge address and takes the next subnet."""
+    path = Path(state_dir) / CHOICE_FILE
+    try:
+        kept = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        kept = {}
+    if bridge == "auto" and cidr == "auto" and kept.get("bridge") and kept.get("cidr"):
+        return kept["bridge"], kept["cidr"]
+    if cidr == "auto":
+        with Links() as host:
+            used = [a.network for name in host.names() for a in host.addresses(name)]
+        for n, candidate in enumerate(AUTO_POOL.subnets(new_prefix=24)):
+            if not any(candidate.overlaps(u) for u in used):
+                cidr = str(candidate)
+                bridge = f"vn{n}" if bridge == "auto" else bridge
+                break
+        else:
+            raise NetworkError(f"No free /24 in {AUTO_POOL} for the pod network; pass --pod-cidr")
+    if bridge == "auto":
+        bridge = f"vn{IPv4Network(cidr).network_address.packed[2]}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"bridge": bridge, "cidr": cidr}))
+    os.replace(tmp, path)
+    return bridge, cidr
 
 
 class PodNetwork:

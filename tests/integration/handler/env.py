@@ -137,7 +137,12 @@ class HandlerNode:
                 os.kill(json.loads(record_file.read_text())["pid"], signal.SIGCONT)
             except (KeyError, ValueError, ProcessLookupError):
                 pass
-        stop_all(self.config.state_dir, grace=0)
+        from handler.net import PodNetwork, choose
+
+        bridge, cidr = choose(self.config.state_dir)
+        network = PodNetwork(self.config.state_dir, bridge=bridge, cidr=cidr)
+        stop_all(self.config.state_dir, grace=0, network=network)
+        network.remove_node()
         self.api.stop()
         self.kube.close()
         shutil.rmtree(self.work, ignore_errors=True)

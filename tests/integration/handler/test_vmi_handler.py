@@ -46,3 +46,69 @@ def test_vmi_runs_survives_a_handler_restart_and_is_cleaned_up(guest_images) -> 
         assert {"Created", "Started", "ShuttingDown"} <= set(reasons), reasons
     finally:
         node.close()
+
+
+def leftovers(uid: str, record_dir: str, node: HandlerNode) -> list[str]:
+    """Everything of the VMI that could outlive it on the host."""
+    import subprocess
+
+    found = node.handler.network.leftovers(uid, netns_name(uid))
+    if not gone(record_dir):
+        found.append(f"processes or directory {record_dir}")
+    if (node.config.state_dir / "sandboxes" / uid).exists():
+        found.append("sandbox directory")
+    if Path(f"/run/netns/{netns_name(uid)}").exists():
+        found.append("netns")
+    cgroups = subprocess.run(["find", "/sys/fs/cgroup", "-maxdepth", "4", "-name", f"*{uid}*"],
+                             capture_output=True, text=True).stdout.split()
+    found += [f"cgroup {c}" for c in cgroups]
+    if f"vh-{uid[:8]}" in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout:
+        found.append("host veth")
+    return found
+
+
+def test_kubevirt_style_vmi_containerdisk_cloudinit_pod_network(guest_images) -> None:
+    """A VMI written as for KubeVirt — containerDisk, cloudInitNoCloud, the default pod network
+    with masquerade — boots, answers on its pod IP, and leaves nothing behind when deleted."""
+    import urllib.request
+
+    node = HandlerNode(guest_images)
+    spec = {"terminationGracePeriodSeconds": 10, "domain": {
+        "memory": {"guest": "256Mi"},
+        "devices": {"disks": [{"name": "root", "disk": {"bus": "virtio"}},
+                              {"name": "seed", "disk": {"bus": "virtio"}}]}},
+        "volumes": [{"name": "root", "containerDisk": {"image": "virtnode/test-guest"}},
+                    {"name": "seed", "cloudInitNoCloud": {
+                        "userData": "#!/bin/sh\necho from-user-data > /var/www/user.txt\n"}}]}
+    try:
+        node.start_handler()
+        uid = node.create_vmi("web", spec)
+        running = node.wait_phase("web", "Running", 180)
+        (iface,) = running["status"]["interfaces"]
+        assert iface["name"] == "default" and iface["ipAddress"].startswith("10.244.")
+        client = node.launcher(uid)
+        wait_for(lambda: b"VIRTNODE-USERDATA-DONE rc=0" in client.read_boot_log().data, 180,
+                 "the user-data script done")
+        log = client.read_boot_log().data.decode(errors="replace")
+        client.close()
+        assert "VIRTNODE-GUEST-IP 10.0.2.2" in log and "VIRTNODE-SEED hostname=web" in log
+        page = wait_for(lambda: _get(f"http://{iface['ipAddress']}/user.txt"), 60, "the guest's page")
+        assert page.strip() == "from-user-data"
+        record_dir = node.record(uid).directory
+
+        node.delete_vmi("web")
+        wait_for(lambda: not leftovers(uid, record_dir, node), 90, "nothing of the VMI left",
+                 interval=1)
+    finally:
+        node.close()
+
+
+def _get(url: str) -> str:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=3) as r:
+            return r.read().decode()
+    except (urllib.error.URLError, OSError):
+        return ""

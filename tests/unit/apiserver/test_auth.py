@@ -201,11 +201,12 @@ def test_forbidden_message_cluster_scope_subresource_and_name() -> None:
 
 
 def test_view_reads_everything_and_writes_nothing(tmp_path: Path) -> None:
-    """kubevirt.io:view: get, list, watch on every served resource; no writes."""
+    """kubevirt.io:view: get, list, watch on every served resource but Secrets; no writes."""
     authz, alice = bound(tmp_path, "kubevirt.io:view")
     for res in ALL:
         for verb in auth.READ:
-            assert authz.allowed(alice, verb, res, None, "default")[0], (verb, res.key)
+            allowed = authz.allowed(alice, verb, res, None, "default")[0]
+            assert allowed == (res.key != "secrets"), (verb, res.key)
         for verb in auth.WRITE:
             assert not authz.allowed(alice, verb, res, None, "default")[0], (verb, res.key)
     assert not authz.allowed(alice, "update", VM, "status", "default")[0]
@@ -221,6 +222,9 @@ def test_edit_writes_kubevirt_kinds_but_not_cluster_objects(tmp_path: Path) -> N
     assert authz.allowed(alice, "patch", POOL, "scale", "default")[0]
     assert authz.allowed(alice, "create", EVENT, None, "default")[0]
     assert authz.allowed(alice, "list", NODE, None, None)[0]
+    secret = BY_KEY["secrets"]
+    assert authz.allowed(alice, "create", secret, None, "default")[0]
+    assert authz.allowed(alice, "get", secret, None, "default")[0]
     for res, verb, sub in ((NS, "create", None), (NODE, "update", None), (NODE, "patch", "status"),
                            (LEASE, "create", None), (EVENT, "delete", None), (PVC, "create", None)):
         assert not authz.allowed(alice, verb, res, sub, "default")[0], (verb, res.key, sub)

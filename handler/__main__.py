@@ -17,13 +17,14 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 import threading
 from pathlib import Path
 
 from handler import errors
 from handler.client import Client
-from handler.metrics import MetricsServer, VMISample, render
+from handler.metrics import MetricsServer, render
 from handler.node import NodeAgent
 from handler.sandbox.devices import grant_devices
 from handler.vmi import HandlerConfig, VMIHandler
@@ -62,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--egress", action="store_true",
                    help="let guests reach beyond this machine (host forwarding and NAT of the pod subnet)")
     p.add_argument("--metrics-port", type=int, default=0, help="0: no metrics server")
+    p.add_argument("--metrics-address", default="127.0.0.1", help="where the metrics server listens")
+    p.add_argument("--metrics-tls-cert", type=Path, help="serve metrics over TLS with this certificate "
+                   "(Kubernetes mode; with --metrics-tls-key)")
+    p.add_argument("--metrics-tls-key", type=Path)
     p.add_argument("--stop-all", action="store_true",
                    help="stop every guest this node started (graceful, then destroy), clean up, exit")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
@@ -116,20 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     metrics = None
     if args.metrics_port:
         def collect() -> str:
-            samples = []
-            for uid, launcher in list(vmis.clients.items()):
-                vmi = vmis.vmi(uid) or {}
-                meta = vmi.get("metadata", {})
-                try:
-                    stats = launcher.stats()
-                except errors.HandlerError:
-                    stats = None
-                samples.append(VMISample(namespace=meta.get("namespace", ""), name=meta.get("name", ""),
-                                         node=args.node, phase=(vmi.get("status") or {}).get("phase", ""),
-                                         stats=stats))
-            return render(samples, args.node)
+            return render(vmis.samples(), args.node)
 
-        metrics = MetricsServer("127.0.0.1", args.metrics_port, collect)
+        context = None
+        if args.metrics_tls_cert or args.metrics_tls_key:
+            if not (args.metrics_tls_cert and args.metrics_tls_key):
+                log.error("--metrics-tls-cert and --metrics-tls-key go together")
+                return 2
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(args.metrics_tls_cert, args.metrics_tls_key)
+        metrics = MetricsServer(args.metrics_address, args.metrics_port, collect, ssl_context=context)
         metrics.start()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

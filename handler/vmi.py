@@ -49,6 +49,7 @@ from handler.launchers import (
     launcher_alive,
     watch_forever,
 )
+from handler.metrics import VMISample
 from handler.net import PodNetwork
 from handler.net import choose as choose_pod_network
 from handler.sandbox import Sandbox, netns_name
@@ -171,6 +172,28 @@ class VMIHandler:
 
     def vmi(self, uid: str) -> dict | None:
         return self._vmis.get(uid)
+
+    def samples(self) -> list[VMISample]:
+        """What a metrics scrape reports: each followed VMI with its launcher's stats now."""
+        out = []
+        for uid, launcher in list(self._clients.items()):
+            vmi = self._vmis.get(uid) or {}
+            meta = vmi.get("metadata") or {}
+            annotations, labels = meta.get("annotations") or {}, meta.get("labels") or {}
+            try:
+                stats = launcher.stats() if uid not in self._unreachable else None
+            except errors.HandlerError:
+                stats = None
+            out.append(VMISample(
+                namespace=meta.get("namespace", ""), name=meta.get("name", ""), node=self.config.node,
+                phase=(vmi.get("status") or {}).get("phase", ""), stats=stats,
+                os=annotations.get("vm.kubevirt.io/os", ""),
+                workload=annotations.get("vm.kubevirt.io/workload", ""),
+                flavor=annotations.get("vm.kubevirt.io/flavor", ""),
+                instance_type=labels.get("kubevirt.io/instancetype-name", ""),
+                preference=labels.get("kubevirt.io/preference-name", ""),
+                machine_type=((vmi.get("status") or {}).get("machine") or {}).get("type", "")))
+        return out
 
     # -- running -------------------------------------------------------------------------------
 

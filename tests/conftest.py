@@ -16,6 +16,8 @@ import subprocess
 import pytest
 
 STRICT = os.environ.get("VIRTNODE_STRICT_CAPABILITIES") == "1"
+# As in the handler (handler/__init__.py): tests fork helpers while gRPC threads run.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 
 @functools.cache

@@ -4,12 +4,14 @@ and leaves nothing behind when the VMI is deleted."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from handler.metrics import MetricsServer, render
 from handler.sandbox import netns_name
-from tests.integration.handler.env import HandlerNode, gone
+from tests.integration.handler.env import NODE, HandlerNode, gone
 from tests.integration.waiting import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.qemu, pytest.mark.slow]
@@ -96,11 +98,42 @@ def test_kubevirt_style_vmi_containerdisk_cloudinit_pod_network(guest_images) ->
         assert page.strip() == "from-user-data"
         record_dir = node.record(uid).directory
 
+        # the node's metrics, as Prometheus scrapes them, with KubeVirt's names
+        with MetricsServer("127.0.0.1", 0, lambda: render(node.handler.samples(), NODE)) as server:
+            text = _get(f"{server.url}/metrics")
+        series = _series(text)
+        web = {"node": "node-a", "namespace": "default", "name": "web"}
+        assert _value(series, "kubevirt_vmi_cpu_usage_seconds_total", **web) > 0, text
+        assert _value(series, "kubevirt_vmi_memory_resident_bytes", **web) > 64 * 2**20
+        assert _value(series, "kubevirt_vmi_network_receive_bytes_total", interface="default", **web) > 0
+        assert _value(series, "kubevirt_vmi_network_transmit_bytes_total", interface="default", **web) > 0
+        assert _value(series, "kubevirt_vmi_storage_read_traffic_bytes_total", drive="root", **web) > 0
+        assert _value(series, "kubevirt_vmi_phase_count", node="node-a", phase="running") == 1
+        assert _value(series, "kubevirt_vmi_info", **web) == 1
+
         node.delete_vmi("web")
         wait_for(lambda: not leftovers(uid, record_dir, node), 90, "nothing of the VMI left",
                  interval=1)
     finally:
         node.close()
+
+
+def _series(text: str) -> list[tuple[str, dict[str, str], float]]:
+    """Prometheus text -> (metric name, labels, value) per sample line."""
+    out = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            name, _, labels = key.partition("{")
+            pairs = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', labels))
+            out.append((name, pairs, float(value)))
+    return out
+
+
+def _value(series, metric: str, **labels: str) -> float:
+    """The one sample of `metric` whose labels include `labels`."""
+    (value,) = [v for n, ls, v in series if n == metric and labels.items() <= ls.items()]
+    return value
 
 
 def _get(url: str) -> str:

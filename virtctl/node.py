@@ -66,6 +66,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="how the node's guests run: KVM when it works (auto), or TCG emulation")
     p.add_argument("--image", action="append", default=[], metavar="IMAGE=DIR",
                    help="a kernelBoot/containerDisk image the node serves offline (repeatable)")
+    p.add_argument("--metrics-port", type=int, default=0, metavar="PORT",
+                   help="serve the node's kubevirt_vmi_* metrics on 127.0.0.1:PORT (default: off)")
+    p.add_argument("--egress", action="store_true",
+                   help="let guests on the pod network reach beyond this machine (NAT on the host)")
     p.add_argument("--timeout", type=float, default=READY_TIMEOUT, metavar="SECONDS",
                    help=f"how long to wait for the API (default {READY_TIMEOUT:g})")
     p.set_defaults(run=up)
@@ -256,6 +260,10 @@ def _node_args(args: argparse.Namespace) -> list[str]:
     out = ["--accelerator", getattr(args, "accelerator", "auto")]
     for image in getattr(args, "image", []) or []:
         out += ["--image", image]
+    if getattr(args, "metrics_port", 0):
+        out += ["--metrics-port", str(args.metrics_port)]
+    if getattr(args, "egress", False):
+        out.append("--egress")
     return out
 
 

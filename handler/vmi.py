@@ -412,7 +412,10 @@ class VMIHandler:
                  "--name", meta["name"], "--dir", str(vm_dir), "--socket", str(socket),
                  "--accelerator", self.config.accelerator, "--user", self.config.launcher_user,
                  "--caps-cache", str(self.config.state_dir / "qemu-caps")],
-                env={**os.environ}, stdout=log_file, stderr=log_file)
+                # a private tmpfs as the launcher's (and its libvirtd's and QEMU's) TMPDIR
+                env={**os.environ, "TMPDIR": str(sandbox.dir / "tmp")},
+                runtime_dir=sandbox.dir / "tmp", runtime_mode=0o1777,
+                stdout=log_file, stderr=log_file)
         finally:
             log_file.close()
         try:

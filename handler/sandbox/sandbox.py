@@ -99,6 +99,7 @@ class Sandbox:
         *,
         cwd: Path | None = None,
         runtime_dir: Path | None = None,
+        runtime_mode: int = 0o755,
         stdin: int | None = subprocess.DEVNULL,
         stdout: int | None = None,
         stderr: int | None = None,
@@ -107,7 +108,7 @@ class Sandbox:
 
         The child joins the cgroup and the netns and gets a private mount
         namespace before exec; `runtime_dir` (created if missing) gets a fresh
-        tmpfs that only the child and its descendants see.
+        tmpfs of `runtime_mode` that only the child and its descendants see.
         """
         if not netns.exists(self.netns) or not self.cgroup.exists():
             raise SandboxRunError(f"Cannot run {argv[0]} for VMI {self.vmi_uid}: its sandbox is not created")
@@ -117,6 +118,7 @@ class Sandbox:
             procs_files=tuple(os.fsencode(p) for p in self.cgroup.procs_files),
             netns_path=os.fsencode(self.netns_path),
             runtime_dir=os.fsencode(runtime_dir) if runtime_dir is not None else None,
+            runtime_options=f"mode={runtime_mode:o}".encode(),
         )
         try:
             child = subprocess.Popen(

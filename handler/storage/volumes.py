@@ -34,7 +34,7 @@ from handler.storage import cloudinit, iso, qemuimg
 from handler.storage.images import ImageStore
 from handler.storage.qemuimg import Owner
 from protos import quantity
-from protos.kubevirt.v1 import schema_pb2, vmi_pb2
+from protos.kubevirt.v1 import schema_pb2, vmi_pb2, volume_sources
 from protos.launcher.v1 import cmd_pb2
 
 log = logging.getLogger(__name__)
@@ -42,12 +42,7 @@ log = logging.getLogger(__name__)
 # Volume sources this node prepares, as KubeVirt spells them.
 SUPPORTED = ("containerDisk", "cloudInitNoCloud", "cloudInitConfigDrive", "emptyDisk")
 # Every source the API model knows: (proto field, KubeVirt's name).
-SOURCES = (("container_disk", "containerDisk"), ("cloud_init_no_cloud", "cloudInitNoCloud"),
-           ("cloud_init_config_drive", "cloudInitConfigDrive"),
-           ("persistent_volume_claim", "persistentVolumeClaim"), ("data_volume", "dataVolume"),
-           ("empty_disk", "emptyDisk"), ("host_disk", "hostDisk"), ("ephemeral", "ephemeral"),
-           ("config_map", "configMap"), ("secret", "secret"),
-           ("service_account", "serviceAccount"), ("downward_metrics", "downwardMetrics"))
+SOURCES = volume_sources()
 BASE_FORMATS = ("qcow2", "raw")
 DIR_MODE = 0o711        # QEMU's user traverses it to its files; only root lists or writes it
 DISK_MODE = 0o600

@@ -15,13 +15,9 @@ from controller.admission.messages import duplicate, invalid, not_supported, quo
 from controller.admission.targets import Target
 from controller.admission.unique import repeats
 from protos.errors import FieldCause
+from protos.kubevirt.v1 import volume_sources
 
-SOURCES = (("container_disk", "containerDisk"), ("cloud_init_no_cloud", "cloudInitNoCloud"),
-           ("cloud_init_config_drive", "cloudInitConfigDrive"),
-           ("persistent_volume_claim", "persistentVolumeClaim"), ("data_volume", "dataVolume"),
-           ("empty_disk", "emptyDisk"), ("host_disk", "hostDisk"), ("ephemeral", "ephemeral"),
-           ("config_map", "configMap"), ("secret", "secret"),
-           ("service_account", "serviceAccount"), ("downward_metrics", "downwardMetrics"))
+SOURCES = volume_sources()
 CLOUD_INIT = (("cloud_init_no_cloud", "cloudInitNoCloud"),
               ("cloud_init_config_drive", "cloudInitConfigDrive"))
 HOST_DISK_TYPES = ("Disk", "DiskOrCreate")

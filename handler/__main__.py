@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="a live launcher that does not answer this long makes its VMI Unknown")
     p.add_argument("--unreachable-grace", type=float, default=300.0, metavar="SECONDS",
                    help="... and this long makes it Failed (LauncherUnresponsive) and its guest is killed")
+    p.add_argument("--socket-dir", type=Path, default=None,
+                   help="Kubernetes mode: launchers that kubelet started serve <vmi uid>.sock here; "
+                        "the handler adopts them instead of starting its own")
     p.add_argument("--pod-bridge", default="auto", help="the pod network's host bridge (auto: vnN)")
     p.add_argument("--pod-cidr", default="auto",
                    help="the pod network's IPv4 subnet (auto: a free 10.244.N.0/24, kept in the state dir)")
@@ -116,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                                             unreachable_after=args.unreachable_after,
                                             unreachable_grace=args.unreachable_grace,
                                             pod_bridge=args.pod_bridge, pod_cidr=args.pod_cidr,
-                                            egress=args.egress))
+                                            egress=args.egress, socket_dir=args.socket_dir))
     vmis.start()
     metrics = None
     if args.metrics_port:

@@ -84,6 +84,7 @@ class HandlerConfig:
     pod_bridge: str = "auto"          # the node's pod network bridge (auto: chosen once, kept)
     pod_cidr: str = "auto"            # its IPv4 subnet (auto: a free 10.244.N.0/24)
     egress: bool = False              # NAT the pod network out of the host
+    socket_dir: Path | None = None    # Kubernetes mode: launchers kubelet started serve <uid>.sock here
 
 
 def _now() -> str:
@@ -154,6 +155,7 @@ class VMIHandler:
         bridge, cidr = choose_pod_network(config.state_dir, config.pod_bridge, config.pod_cidr)
         self.network = PodNetwork(config.state_dir, bridge=bridge, cidr=cidr, egress=config.egress)
         self._interfaces: dict[str, list[dict]] = {}     # uid -> status.interfaces from the network
+        self._prepared: dict[str, list] = {}              # uid -> the PreparedInterfaces for Sync
         self.queue = WorkQueue()
         self._stop = threading.Event()
         self._latest: dict[str, tuple[str, dict]] = {}   # uid -> (action, VMI) the next work on it uses
@@ -335,12 +337,15 @@ class VMIHandler:
         if uid in self._unreachable:
             return  # the health check owns it until the launcher answers again
         message = codec.decode(vmi)
-        self._sandbox(uid, message)
-        attachment = self.network.setup(uid, netns_name(uid), message, self._owner().pw_uid)
-        self._interfaces[uid] = attachment.status
+        client = self._clients.get(uid) or self._adopt_socket(vmi)
+        record = self.registry.get(uid)
+        if record is None or record.directory:   # ours to plumb (not a launcher kubelet started)
+            self._sandbox(uid, message)
+            attachment = self.network.setup(uid, netns_name(uid), message, self._owner().pw_uid)
+            self._interfaces[uid] = attachment.status
+            self._prepared[uid] = attachment.interfaces
         options = self._options(message, uid)
-        options.interfaces.extend(attachment.interfaces)
-        client = self._clients.get(uid)
+        options.interfaces.extend(self._prepared.get(uid, ()))
         if client is not None:
             try:
                 current = client.domain().status
@@ -399,6 +404,34 @@ class VMIHandler:
 
     def _vm_dir(self, uid: str) -> Path:
         return self.config.run_dir / uid[:8]  # libvirt's socket paths must stay under 108 bytes
+
+    def _adopt_socket(self, vmi: dict) -> LauncherClient | None:
+        """Kubernetes mode: a launcher that kubelet started (in the VMI's launcher pod) serves
+        `<socket_dir>/<vmi uid>.sock`; adopt it instead of starting one. Its pod is its sandbox:
+        the handler records it without a directory and never removes its processes."""
+        if self.config.socket_dir is None:
+            return None
+        uid, meta = vmi["metadata"]["uid"], vmi["metadata"]
+        socket = self.config.socket_dir / f"{uid}.sock"
+        if not socket.exists():
+            return None
+        client = LauncherClient(socket, uid)
+        try:
+            hello = client.handshake(wait=5)
+        except errors.HandlerError as e:
+            client.close()
+            raise LauncherUnavailableError(f"The launcher at {socket} did not answer: {e}") from None
+        try:
+            started = psutil.Process(hello.pid).create_time()
+        except psutil.Error:
+            started = 0.0
+        self.registry.save(LauncherRecord(uid, meta["namespace"], meta["name"], str(socket), "",
+                                          hello.pid, time.time(), started))
+        self._clients[uid] = client
+        self._follow(uid, meta["namespace"], meta["name"], client)
+        log.info("adopted the launcher of VMI %s/%s at %s (pid %d)", meta["namespace"], meta["name"],
+                 socket, hello.pid)
+        return client
 
     def _start_launcher(self, vmi: dict, message) -> LauncherClient:
         uid, meta = vmi["metadata"]["uid"], vmi["metadata"]
@@ -633,13 +666,16 @@ class VMIHandler:
 
     def _clean(self, uid: str, record: LauncherRecord | None) -> None:
         """Leaves nothing of the VMI: processes, sandbox, launcher directory, record."""
-        directory = record.directory if record is not None else str(self._vm_dir(uid))
-        clean_up(directory, timeout=20)
+        if record is None or record.directory:   # a launcher kubelet started is its pod's to clean
+            directory = record.directory if record is not None else str(self._vm_dir(uid))
+            clean_up(directory, timeout=20)
+            shutil.rmtree(directory, ignore_errors=True)
         self.network.teardown(uid, netns_name(uid))   # before the netns goes: its links go at once
         Sandbox(uid, self.sandbox_root).destroy()
-        shutil.rmtree(directory, ignore_errors=True)   # volumes exist even if no launcher started
+        shutil.rmtree(self._vm_dir(uid), ignore_errors=True)   # volumes exist even if no launcher ran
         self.registry.remove(uid)
         self._interfaces.pop(uid, None)
+        self._prepared.pop(uid, None)
 
 
 def stop_all(state_dir: Path, grace: int = 30, network: PodNetwork | None = None) -> list[str]:
@@ -660,10 +696,11 @@ def stop_all(state_dir: Path, grace: int = 30, network: PodNetwork | None = None
             log.info("terminate of VMI %s: %s", record.vmi_uid, e)
         finally:
             client.close()
-        clean_up(record.directory, timeout=20)
+        if record.directory:   # empty: a launcher kubelet started, its pod's to clean
+            clean_up(record.directory, timeout=20)
+            shutil.rmtree(record.directory, ignore_errors=True)
         network.teardown(record.vmi_uid, netns_name(record.vmi_uid))
         Sandbox(record.vmi_uid, Path(state_dir) / "sandboxes").destroy()
-        shutil.rmtree(record.directory, ignore_errors=True)
         registry.remove(record.vmi_uid)
         stopped.append(record.vmi_uid)
     return stopped

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 def processes_of(vm_dir: Path | str) -> list[psutil.Process]:
     """Every live process that belongs to the VM whose directory is `vm_dir`."""
+    if not str(vm_dir) or not Path(vm_dir).is_absolute():
+        raise ValueError(f"A VM directory must be an absolute path, not {str(vm_dir)!r}")
     root = str(Path(vm_dir).resolve())
     inside = root + "/"
     found = []

@@ -77,3 +77,44 @@ def test_killed_launcher_fails_its_vmi_and_a_silent_one_fails_only_after_the_gra
         assert not node.handler.registry.records()
     finally:
         node.close()
+
+
+def test_a_launcher_someone_else_started_is_adopted_through_its_socket(guest_images) -> None:
+    """Kubernetes mode: kubelet starts the launcher (here: the test does), it serves
+    <socket dir>/<vmi uid>.sock; the handler adopts it instead of starting its own, runs the
+    VMI on it, and on delete stops it without touching processes it does not own."""
+    import subprocess
+    import sys
+
+    from tests.integration.launcher.process import REPO
+
+    node = HandlerNode(guest_images)
+    launcher = None
+    try:
+        socket_dir = node.work / "sockets"
+        socket_dir.mkdir()
+        node.config.socket_dir = socket_dir
+        node_dir = node.work / "pod"
+        node_dir.mkdir()
+        os.chmod(node_dir, 0o755)
+        uid = node.create_vmi("adopted")
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "launcher", "--vmi-uid", uid, "--namespace", "default", "--name",
+             "adopted", "--dir", str(node_dir), "--socket", str(socket_dir / f"{uid}.sock"),
+             "--accelerator", "emulation", "--caps-cache", str(node.work / "caps")],
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for(lambda: (socket_dir / f"{uid}.sock").exists(), 60, "the launcher's socket")
+        node.start_handler()
+        node.wait_phase("adopted", "Running", 120)
+        record = node.record(uid)
+        assert record.pid == launcher.pid and record.directory == ""
+        assert not (node.config.state_dir / "sandboxes" / uid).exists()   # no launcher of ours
+        node.booted(uid)
+
+        node.delete_vmi("adopted")
+        assert launcher.wait(90) == 0   # Terminate: the guest shut down, the launcher exited
+        wait_for(lambda: not node.handler.registry.records(), 30, "the record removed")
+    finally:
+        if launcher is not None and launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+        node.close()

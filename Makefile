@@ -17,7 +17,7 @@ STAMPS := .stamps
 # firmware (ovmf), and kubectl (kubernetes-client, unless a kubectl is already on PATH).
 DEB_PACKAGES := qemu-system-x86 qemu-utils busybox-static mtools syslinux syslinux-common \
 	dosfstools xorriso cpio libvirt-dev pkg-config iproute2 gcc \
-	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients ovmf libxml2-utils nftables
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients ovmf libxml2-utils nftables curl
 
 .PHONY: install deb user venv native guest kubectl test unit lint demo protos clean
 

@@ -5,9 +5,11 @@
 #    rules and shows what a broken manifest gets back.
 # 2. `virtctl up` starts the embedded node (API, controller, and the node daemon when run as
 #    root), `virtctl apply` creates the tiny VM (the test guest that `make install` built from
-#    Debian packages, served to the node offline as the image virtnode/test-guest), and the demo
-#    waits until the guest is up and shows its serial console output with `virtctl logs`.
-#    Guests run under TCG emulation here: KVM on these machines cannot boot Linux guests.
+#    Debian packages, served to the node offline as the containerDisk image virtnode/test-guest,
+#    with cloud-init user data and the default pod network), and the demo waits until the guest
+#    is up, shows its serial console output with `virtctl logs` and fetches the web page it
+#    serves on its pod IP. Guests run under TCG emulation here: KVM on these machines cannot
+#    boot Linux guests.
 # 3. The node is left running, with the commands to reach the VM and to stop everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,10 +56,17 @@ done
 
 step "kubectl get vms,vmis   (KubeVirt's printer columns)"
 kubectl get vm,vmi
+IP="$(kubectl get vmi tiny -o jsonpath='{.status.interfaces[0].ipAddress}')"
 
 step "virtctl logs tiny   (what the guest printed on its serial console; the end of it)"
 virtctl logs tiny --state-dir "$STATE" | tail -n 12
 virtctl logs tiny --state-dir "$STATE" | grep -q VIRTNODE-GUEST-READY
+
+step "curl http://$IP/   (the guest's web server, on its pod IP, behind masquerade NAT)"
+for _ in $(seq 1 60); do
+  if curl -sf --max-time 3 "http://$IP/"; then break; fi
+  sleep 1
+done
 
 cat <<EOT
 
@@ -65,6 +74,7 @@ The node is still running, with the VM on it:
   export KUBECONFIG=$KUBECONFIG
   kubectl get vms,vmis                                   # or: virtctl get vmis --state-dir $STATE
   virtctl console tiny --state-dir $STATE                # the serial console; Ctrl+] to leave
+  curl http://$IP/                                  # the guest's web server on its pod IP
   virtctl stop tiny --state-dir $STATE                   # shut the guest down
   virtctl down --state-dir $STATE                        # stop the node and its guests
 EOT

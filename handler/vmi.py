@@ -394,6 +394,9 @@ class VMIHandler:
         if files is not None:
             options.kernel_boot.CopyFrom(files)
         owner = self._owner()
+        vm_dir = self._vm_dir(uid)
+        vm_dir.mkdir(mode=0o711, exist_ok=True)
+        os.chmod(vm_dir, 0o711)   # QEMU's user passes through to its volumes, whatever the umask
         for name, source in prepare_volumes(vmi, self._vm_dir(uid) / "volumes", self.images, owner.pw_uid,
                                             owner.pw_gid, secrets=self._secret).items():
             options.disks[name].CopyFrom(source)

@@ -158,3 +158,15 @@ def alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def http_get(url: str) -> str:
+    """The body at `url` (a pod IP or loopback: never off the machine), or "" when it does not answer."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=3) as r:
+            return r.read().decode()
+    except (urllib.error.URLError, OSError):
+        return ""

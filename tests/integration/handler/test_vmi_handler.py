@@ -11,7 +11,7 @@ import pytest
 
 from handler.metrics import MetricsServer, render
 from handler.sandbox import netns_name
-from tests.integration.handler.env import NODE, HandlerNode, gone
+from tests.integration.handler.env import NODE, HandlerNode, gone, http_get
 from tests.integration.waiting import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.netns, pytest.mark.qemu, pytest.mark.slow]
@@ -72,7 +72,6 @@ def leftovers(uid: str, record_dir: str, node: HandlerNode) -> list[str]:
 def test_kubevirt_style_vmi_containerdisk_cloudinit_pod_network(guest_images) -> None:
     """A VMI written as for KubeVirt — containerDisk, cloudInitNoCloud, the default pod network
     with masquerade — boots, answers on its pod IP, and leaves nothing behind when deleted."""
-    import urllib.request
 
     node = HandlerNode(guest_images)
     spec = {"terminationGracePeriodSeconds": 10, "domain": {
@@ -94,13 +93,13 @@ def test_kubevirt_style_vmi_containerdisk_cloudinit_pod_network(guest_images) ->
         log = client.read_boot_log().data.decode(errors="replace")
         client.close()
         assert "VIRTNODE-GUEST-IP 10.0.2.2" in log and "VIRTNODE-SEED hostname=web" in log
-        page = wait_for(lambda: _get(f"http://{iface['ipAddress']}/user.txt"), 60, "the guest's page")
+        page = wait_for(lambda: http_get(f"http://{iface['ipAddress']}/user.txt"), 60, "the guest's page")
         assert page.strip() == "from-user-data"
         record_dir = node.record(uid).directory
 
         # the node's metrics, as Prometheus scrapes them, with KubeVirt's names
         with MetricsServer("127.0.0.1", 0, lambda: render(node.handler.samples(), NODE)) as server:
-            text = _get(f"{server.url}/metrics")
+            text = http_get(f"{server.url}/metrics")
         series = _series(text)
         web = {"node": "node-a", "namespace": "default", "name": "web"}
         assert _value(series, "kubevirt_vmi_cpu_usage_seconds_total", **web) > 0, text
@@ -135,13 +134,3 @@ def _value(series, metric: str, **labels: str) -> float:
     (value,) = [v for n, ls, v in series if n == metric and labels.items() <= ls.items()]
     return value
 
-
-def _get(url: str) -> str:
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=3) as r:
-            return r.read().decode()
-    except (urllib.error.URLError, OSError):
-        return ""

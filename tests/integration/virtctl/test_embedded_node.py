@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import pytest
 import yaml
 
 from launcher.cleanup import processes_of
+from tests.integration.handler.env import http_get, image_dir
 from tests.integration.launcher.process import short_dir
 from tests.integration.waiting import wait_for
 
@@ -28,13 +28,7 @@ def virtctl(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 def test_up_apply_boot_console_logs_down(guest_images) -> None:
     work = short_dir("vne-")
     state = work / "state"
-    image = work / "image"
-    (image / "boot").mkdir(parents=True)
-    for src, name in ((guest_images.kernel, "vmlinuz"), (guest_images.initrd, "initrd.img")):
-        shutil.copy(src, image / "boot" / name)
-        os.chmod(image / "boot" / name, 0o644)
-    for d in (image, image / "boot"):
-        os.chmod(d, 0o755)
+    image = image_dir(guest_images, work / "image")
     up = virtctl("up", "--state-dir", str(state), "--port", "0", "--accelerator", "emulation",
                  "--image", f"virtnode/test-guest={image}")
     assert up.returncode == 0, up.stdout + up.stderr
@@ -53,6 +47,13 @@ def test_up_apply_boot_console_logs_down(guest_images) -> None:
         logs = wait_for(lambda: (out := virtctl("logs", "tiny", "--state-dir", str(state)).stdout)
                         and "VIRTNODE-GUEST-READY" in out and out, 120, "the boot marker in virtctl logs")
         assert "Linux version" in logs
+
+        # the pod network: the host reaches the guest's web server on the VMI's pod IP
+        vmi = yaml.safe_load(virtctl("get", "vmi", "tiny", "--state-dir", str(state), "-o", "yaml").stdout)
+        ip = vmi["status"]["interfaces"][0]["ipAddress"]
+        assert ip in virtctl("get", "vmis", "--state-dir", str(state)).stdout   # the IP column
+        page = wait_for(lambda: http_get(f"http://{ip}/"), 60, "the guest's web page on its pod IP")
+        assert "Hello from tiny, a virtnode guest" in page
 
         # the serial console: what we type reaches the guest's shell, its answer comes back
         try:
@@ -75,3 +76,4 @@ def test_up_apply_boot_console_logs_down(guest_images) -> None:
             assert not Path(directory).exists()
         assert not list((state / "node" / "launchers").glob("*.json"))
         shutil.rmtree(work, ignore_errors=True)
+

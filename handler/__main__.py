@@ -26,7 +26,6 @@ from handler import errors
 from handler.client import Client
 from handler.metrics import MetricsServer, render
 from handler.node import NodeAgent
-from handler.sandbox.devices import grant_devices
 from handler.vmi import HandlerConfig, VMIHandler
 
 log = logging.getLogger("handler")
@@ -95,14 +94,6 @@ def main(argv: list[str] | None = None) -> int:
     for directory in (args.run_dir.parent, args.run_dir):
         if directory != Path("/run") and directory.is_dir():
             os.chmod(directory, 0o711)
-    import pwd
-
-    try:
-        user = pwd.getpwnam(args.launcher_user)
-        grant_devices(user.pw_uid)
-    except (KeyError, errors.HandlerError, OSError) as e:
-        log.warning("launcher user %r cannot be granted /dev/net/tun and /dev/kvm: %s", args.launcher_user, e)
-
     client = Client.from_kubeconfig(args.kubeconfig)
     stop = threading.Event()
     emulation = args.accelerator == "emulation"

@@ -11,12 +11,15 @@ once, into the errors below; nothing else in the handler imports grpc.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import logging
 import os
+import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +32,11 @@ from protos.launcher.v1 import cmd_pb2, cmd_pb2_grpc, notify_pb2, notify_pb2_grp
 log = logging.getLogger(__name__)
 
 CONTRACT_VERSIONS = (1,)
+
+# A launcher that is starting (or restarting its server) refuses connections for a moment:
+# dial again quickly, not after gRPC's default reconnect backoff (1 s, growing).
+_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 50), ("grpc.min_reconnect_backoff_ms", 50),
+                    ("grpc.max_reconnect_backoff_ms", 1000)]
 
 
 class LauncherUnavailableError(HandlerError):
@@ -122,7 +130,7 @@ class LauncherClient:
         self.socket = str(socket)
         self.vmi_uid = vmi_uid
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(f"unix:{self.socket}")
+        self._channel = grpc.insecure_channel(f"unix:{self.socket}", options=_CHANNEL_OPTIONS)
         self._cmd = cmd_pb2_grpc.CmdStub(self._channel)
         self._notify = notify_pb2_grpc.NotifyStub(self._channel)
 
@@ -144,6 +152,9 @@ class LauncherClient:
     def handshake(self, wait: float = 0.0) -> cmd_pb2.HandshakeResponse:
         """Checks the launcher serves this VMI; waits up to `wait` seconds for it to come up."""
         deadline = time.monotonic() + wait
+        # Dialling before the socket exists only earns a reconnect backoff: wait for it.
+        while not os.path.exists(self.socket) and time.monotonic() < deadline:
+            time.sleep(0.02)
         while True:
             try:
                 reply = self._call("Handshake", cmd_pb2.HandshakeRequest(
@@ -201,57 +212,131 @@ class LauncherClient:
             request.grace_period_seconds = grace
         return self._call("Terminate", request, timeout=(grace if grace is not None else 30) + 60)
 
-    def events(self, stop: threading.Event) -> Iterator[notify_pb2.Event]:
-        """The launcher's event stream until `stop` is set or the launcher goes away.
 
-        The first event is a snapshot of the domain; a stream that breaks ends
-        the iterator (the caller reconnects, and gets a fresh snapshot)."""
+class Following:
+    """One launcher's event stream as the hub follows it; `stop()` ends it."""
+
+    def __init__(self, future: concurrent.futures.Future) -> None:
+        self._future = future
+
+    def stop(self) -> None:
+        self._future.cancel()   # thread-safe: the task is cancelled on the hub's loop
+
+    @property
+    def stopped(self) -> bool:
+        return self._future.done()
+
+
+class EventHub:
+    """Follows the event streams of every launcher from one thread.
+
+    A blocking gRPC stream costs a thread that wakes ten times a second (grpc's
+    sync API polls), which made following the launchers the handler's main CPU
+    cost per VM. Here every stream is a task on one asyncio loop (grpc.aio, no
+    polling), and the callbacks run on a few dispatcher threads: those of one
+    VMI always on the same thread, so they stay in order, and a slow callback
+    (an API write, a ping) never holds up the streams."""
+
+    def __init__(self, dispatchers: int = 4, retry_s: float = 0.5) -> None:
+        self.retry_s = retry_s
+        self._queues: list[queue.SimpleQueue] = [queue.SimpleQueue() for _ in range(dispatchers)]
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def _ensure_started(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                self._threads.append(threading.Thread(target=run, name="launcher-events", daemon=True))
+                for i, q in enumerate(self._queues):
+                    self._threads.append(threading.Thread(target=self._dispatch_loop, args=(q,),
+                                                          name=f"launcher-events-{i}", daemon=True))
+                for t in self._threads:
+                    t.start()
+                ready.wait(10)
+                self._loop = loop
+            return self._loop
+
+    def follow(self, client: LauncherClient, on_event: Callable[[notify_pb2.Event], None],
+               on_gone: Callable[[str], None] | None = None,
+               on_break: Callable[[], None] | None = None) -> Following:
+        """Follows `client`'s launcher, reconnecting while it lives: `on_event(event)` for each
+        event (the first of each connection is a snapshot), `on_gone(reason)` once the stream
+        ended with DELETED (the launcher exited), `on_break()` each time it ended otherwise
+        (the caller finds out why)."""
+        loop = self._ensure_started()
+        q = self._queues[hash(client.vmi_uid) % len(self._queues)]
+        return Following(asyncio.run_coroutine_threadsafe(
+            self._follow(client.socket, client.vmi_uid, q, on_event, on_gone, on_break), loop))
+
+    async def _follow(self, socket: str, vmi_uid: str, q: queue.SimpleQueue, on_event, on_gone,
+                      on_break) -> None:
+        channel = grpc.aio.insecure_channel(f"unix:{socket}", options=_CHANNEL_OPTIONS)
+        stub = notify_pb2_grpc.NotifyStub(channel)
         try:
-            call = self._notify.Watch(notify_pb2.WatchRequest(vmi_uid=self.vmi_uid))
-        except ValueError:  # closed channel
-            return
-        canceller = threading.Thread(target=_cancel_when, args=(stop, call), daemon=True)
-        canceller.start()
-        try:
-            yield from call
-        except ValueError:  # the channel was closed under the stream
-            return
-        except grpc.RpcError as e:
-            if e.code() not in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE):
-                log.warning("event stream of VMI %s ended: %s", self.vmi_uid, e.details())
+            while True:
+                final = None
+                try:
+                    async for event in stub.Watch(notify_pb2.WatchRequest(vmi_uid=vmi_uid)):
+                        q.put((on_event, (event,)))
+                        if event.type == notify_pb2.EVENT_TYPE_DELETED:
+                            final = event
+                except grpc.aio.AioRpcError as e:
+                    if e.code() not in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE):
+                        log.warning("event stream of VMI %s ended: %s", vmi_uid, e.details())
+                if final is not None:
+                    if on_gone is not None:
+                        q.put((on_gone, (final.message or final.reason,)))
+                    return
+                if on_break is not None:
+                    q.put((on_break, ()))
+                await asyncio.sleep(self.retry_s)
+        finally:
+            await channel.close()
 
-
-def _cancel_when(stop: threading.Event, call) -> None:
-    while not stop.wait(0.5):
-        if call.done():
-            return
-    call.cancel()
-
-
-def watch_forever(client: LauncherClient, on_event: Callable[[notify_pb2.Event], None],
-                  stop: threading.Event, on_gone: Callable[[str], None] | None = None,
-                  on_break: Callable[[], None] | None = None,
-                  retry_s: float = 0.5) -> threading.Thread:
-    """Follows a launcher's events in a thread, reconnecting while the launcher lives.
-
-    Calls `on_gone(reason)` once the stream ended with DELETED (the launcher exited),
-    and `on_break()` each time it ended otherwise (the caller finds out why)."""
-
-    def run() -> None:
-        while not stop.is_set():
-            final = None
-            for event in client.events(stop):
-                on_event(event)
-                if event.type == notify_pb2.EVENT_TYPE_DELETED:
-                    final = event
-            if final is not None:
-                if on_gone is not None:
-                    on_gone(final.message or final.reason)
+    @staticmethod
+    def _dispatch_loop(q: queue.SimpleQueue) -> None:
+        while True:
+            item = q.get()
+            if item is None:
                 return
-            if on_break is not None and not stop.is_set():
-                on_break()
-            stop.wait(retry_s)
+            callback, args = item
+            try:
+                callback(*args)
+            except Exception:
+                log.exception("handling a launcher event failed")
 
-    thread = threading.Thread(target=run, name=f"events-{client.vmi_uid[:8]}", daemon=True)
-    thread.start()
-    return thread
+    def close(self) -> None:
+        """Stops every stream and the hub's threads (callbacks already queued are dropped)."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is None:
+            return
+
+        async def cancel_all() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(10)
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+        for q in self._queues:
+            while not q.empty():
+                q.get_nowait()
+            q.put(None)
+        for t in self._threads:
+            t.join(10)
+        self._threads = []
+        loop.close()

@@ -41,19 +41,21 @@ from handler import events as ev
 from handler.client import Client
 from handler.events import EventRecorder
 from handler.launchers import (
+    EventHub,
+    Following,
     LauncherClient,
     LauncherRecord,
     LauncherRefusedError,
     LauncherRegistry,
     LauncherUnavailableError,
     launcher_alive,
-    watch_forever,
 )
 from handler.metrics import VMISample
 from handler.net import PodNetwork
 from handler.net import choose as choose_pod_network
 from handler.sandbox import Sandbox, netns_name
 from handler.sandbox.cgroups import Limits
+from handler.sandbox.devices import grant_devices
 from handler.storage import ImageStore, kernel_boot_files, prepare_volumes
 from launcher.cleanup import clean_up
 from protos import codec, quantity
@@ -77,7 +79,7 @@ class HandlerConfig:
     launcher_user: str = "virtnode"
     images: dict[str, Path] = field(default_factory=dict)   # containerDisk image -> local directory
     watch_timeout: int = 60
-    workers: int = 4
+    workers: int = 8
     ping_period: float = 2.0          # how often every launcher is pinged
     unreachable_after: float = 10.0   # a live launcher silent this long: VMI Unknown
     unreachable_grace: float = 300.0  # ... and this long: VMI Failed, its processes killed
@@ -161,7 +163,8 @@ class VMIHandler:
         self._latest: dict[str, tuple[str, dict]] = {}   # uid -> (action, VMI) the next work on it uses
         self._vmis: dict[str, dict] = {}                  # uid -> the VMI as last read or written
         self._clients: dict[str, LauncherClient] = {}
-        self._followers: dict[str, threading.Event] = {}
+        self.hub = EventHub()
+        self._followers: dict[str, Following] = {}
         self._unreachable: dict[str, float] = {}          # uid -> monotonic time it stopped answering
         self._unknown: set[str] = set()                   # uids whose VMI this handler made Unknown
         self._health_lock = threading.Lock()
@@ -203,6 +206,11 @@ class VMIHandler:
         # QEMU's user reaches its files (volumes, sockets) through the launcher directories.
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.config.run_dir, 0o711)
+        try:
+            grant_devices(self._owner().pw_uid)   # QEMU (as the launcher user) opens its tap
+        except (KeyError, errors.HandlerError, OSError) as e:
+            log.warning("launcher user %r cannot be granted /dev/net/tun and /dev/kvm: %s",
+                        self.config.launcher_user, e)
         self.network.ensure_node()
         self.adopt()
         loops = [(self._watch_loop, "vmi-watch"), (self._health_loop, "launcher-health")]
@@ -216,8 +224,7 @@ class VMIHandler:
         """Stops following; launchers and guests keep running (a handler restart adopts them)."""
         self._stop.set()
         self.queue.shut_down()
-        for event in self._followers.values():
-            event.set()
+        self.hub.close()
         for t in self._threads:
             t.join(10)
         for c in self._clients.values():
@@ -274,11 +281,27 @@ class VMIHandler:
                         rv = ""
                         break
                     rv = vmi["metadata"]["resourceVersion"]
+                    if kind == "MODIFIED" and self._own_echo(vmi):
+                        continue
                     self._enqueue("delete" if kind == "DELETED" else "sync", vmi)
             except errors.HandlerError as e:
                 log.warning("watching VMIs failed (%s); listing again", e)
                 rv = ""
                 self._stop.wait(1)
+
+    def _own_echo(self, vmi: dict) -> bool:
+        """Is this event the handler's own status write coming back, with nothing else new?
+        Then a sync would only redo what was just done; the newest copy is kept for the next one.
+        A final phase still goes through: the worker cleans up after it."""
+        uid = vmi["metadata"]["uid"]
+        known = self._vmis.get(uid)
+        if known is None or known["metadata"].get("resourceVersion") != vmi["metadata"]["resourceVersion"]:
+            return False
+        if (vmi.get("status") or {}).get("phase") in FINAL:
+            return False
+        if self._latest.get(uid, ("",))[0] == "sync":
+            self._latest[uid] = ("sync", vmi)
+        return True
 
     def _work_loop(self) -> None:
         while True:
@@ -339,8 +362,9 @@ class VMIHandler:
         message = codec.decode(vmi)
         client = self._clients.get(uid) or self._adopt_socket(vmi)
         record = self.registry.get(uid)
+        sandbox = None
         if record is None or record.directory:   # ours to plumb (not a launcher kubelet started)
-            self._sandbox(uid, message)
+            sandbox = self._sandbox(uid, message)
             attachment = self.network.setup(uid, netns_name(uid), message, self._owner().pw_uid)
             self._interfaces[uid] = attachment.status
             self._prepared[uid] = attachment.interfaces
@@ -357,7 +381,7 @@ class VMIHandler:
                     self._write_status(uid, current)
                     return
         else:
-            client = self._start_launcher(vmi, message)
+            client = self._start_launcher(vmi, message, sandbox)
         reply = client.sync(message, options)
         if reply.defined:
             self.events.record(vmi, ev.NORMAL, ev.CREATED, "VirtualMachineInstance defined.")
@@ -436,9 +460,9 @@ class VMIHandler:
                  socket, hello.pid)
         return client
 
-    def _start_launcher(self, vmi: dict, message) -> LauncherClient:
+    def _start_launcher(self, vmi: dict, message, sandbox: Sandbox | None) -> LauncherClient:
         uid, meta = vmi["metadata"]["uid"], vmi["metadata"]
-        sandbox = self._sandbox(uid, message)
+        sandbox = sandbox or self._sandbox(uid, message)
         vm_dir = self._vm_dir(uid)
         socket = vm_dir / "launcher.sock"
         log_file = open(sandbox.dir / "launcher.log", "ab")
@@ -474,8 +498,6 @@ class VMIHandler:
         return client
 
     def _follow(self, uid: str, namespace: str, name: str, client: LauncherClient) -> None:
-        stop = threading.Event()
-        self._followers[uid] = stop
 
         def on_event(event: notify_pb2.Event) -> None:
             if event.type != notify_pb2.EVENT_TYPE_DELETED:
@@ -484,7 +506,11 @@ class VMIHandler:
         def on_gone(reason: str) -> None:
             self._launcher_lost(uid, "LauncherExited", f"The launcher exited: {reason}")
 
-        watch_forever(client, on_event, stop, on_gone=on_gone, on_break=lambda: self._check(uid))
+        previous = self._followers.pop(uid, None)
+        if previous is not None:
+            previous.stop()
+        self._followers[uid] = self.hub.follow(client, on_event, on_gone=on_gone,
+                                               on_break=lambda: self._check(uid))
 
     # -- status --------------------------------------------------------------------------------
 
@@ -653,7 +679,7 @@ class VMIHandler:
         client = self._clients.pop(uid, None)
         follower = self._followers.pop(uid, None)
         if follower is not None:
-            follower.set()
+            follower.stop()
         grace = (vmi.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
         if client is not None:
             if graceful:

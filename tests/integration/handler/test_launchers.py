@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 
 import pytest
 
 from handler.launchers import (
+    EventHub,
     LauncherClient,
     LauncherRecord,
     LauncherRegistry,
     LauncherRefusedError,
     WrongLauncherError,
-    watch_forever,
 )
 from protos.launcher.v1 import domain_pb2
 from tests.integration.launcher.process import LauncherProcess, make_vmi, short_dir
@@ -27,7 +26,7 @@ def test_follow_adopt_and_terminate_a_launcher(guest_images, tmp_path) -> None:
     work = short_dir("vnh-")
     proc = LauncherProcess(work / "vm", guest_images, work / "caps")
     registry = LauncherRegistry(tmp_path / "state")
-    stop, first_watch = threading.Event(), threading.Event()
+    hub = EventHub()
     try:
         client = LauncherClient(proc.socket, proc.uid)
         hello = client.handshake(wait=60)
@@ -36,19 +35,19 @@ def test_follow_adopt_and_terminate_a_launcher(guest_images, tmp_path) -> None:
                                      str(proc.vm_dir), hello.pid, time.time()))
 
         seen, gone = [], []
-        watch_forever(client, seen.append, first_watch)
+        first_watch = hub.follow(client, seen.append)
         started = client.sync(make_vmi(proc.uid), proc.options())
         assert started.started
         wait_for(lambda: any(e.reason == "Started" for e in seen), 30, "a Started event")
         assert seen[0].reason == "Snapshot"
 
         # The handler restarts: all it has is the record on disk.
-        first_watch.set()
+        first_watch.stop()
         client.close()
         (record,) = registry.records()
         adopted = LauncherClient(record.socket, record.vmi_uid)
         assert adopted.handshake().pid == record.pid
-        watch_forever(adopted, seen.append, stop, on_gone=gone.append)
+        hub.follow(adopted, seen.append, on_gone=gone.append)
         status = adopted.domain().status
         assert status.state == domain_pb2.DOMAIN_STATE_RUNNING
         assert status.qemu_pid == started.status.qemu_pid  # the same guest, untouched
@@ -68,7 +67,6 @@ def test_follow_adopt_and_terminate_a_launcher(guest_images, tmp_path) -> None:
         registry.remove(record.vmi_uid)
         assert registry.records() == []
     finally:
-        stop.set()
-        first_watch.set()
+        hub.close()
         proc.close()
         shutil.rmtree(work, ignore_errors=True)

@@ -688,10 +688,20 @@ class VMIHandler:
                     client.terminate(grace)
                 except errors.HandlerError as e:
                     log.info("terminate of VMI %s: %s", uid, e)
+                else:
+                    self._let_exit(self.registry.get(uid))
             client.close()
         self._clean(uid, self.registry.get(uid))
         self._unreachable.pop(uid, None)
         self._unknown.discard(uid)
+
+    @staticmethod
+    def _let_exit(record: LauncherRecord | None, timeout: float = 10.0) -> None:
+        """A launcher that answered Terminate exits on its own (its libvirt daemon first):
+        give it that moment before cleaning up kills whatever is left."""
+        deadline = time.monotonic() + timeout
+        while record is not None and launcher_alive(record) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _clean(self, uid: str, record: LauncherRecord | None) -> None:
         """Leaves nothing of the VMI: processes, sandbox, launcher directory, record."""

@@ -79,7 +79,7 @@ class HandlerConfig:
     launcher_user: str = "virtnode"
     images: dict[str, Path] = field(default_factory=dict)   # containerDisk image -> local directory
     watch_timeout: int = 60
-    workers: int = 8
+    workers: int = 16
     ping_period: float = 2.0          # how often every launcher is pinged
     unreachable_after: float = 10.0   # a live launcher silent this long: VMI Unknown
     unreachable_grace: float = 300.0  # ... and this long: VMI Failed, its processes killed

@@ -44,6 +44,7 @@ LOG_DIR = "logs"
 DEFAULT_PORT = 6443
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
+POD_NETWORK_FILE = "pod-network.json"   # the handler's choice of bridge and CIDR (handler/net/pod.py)
 BACKOFF_FIRST, BACKOFF_MAX, BACKOFF_RESET_AFTER = 1.0, 30.0, 60.0
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -372,12 +373,14 @@ def down(args: argparse.Namespace) -> int:
 
 def _stop_guests(state: Path) -> None:
     """The guests outlive the handler on purpose (a restarted handler adopts them); a node
-    going down stops them: graceful shutdown, then every process, sandbox and record goes."""
-    if os.geteuid() != 0 or not (state / "node" / "launchers").is_dir():
+    going down stops them: graceful shutdown, then every process, sandbox and record goes,
+    and the node's pod bridge with them (it exists from the handler's start, guests or not)."""
+    if os.geteuid() != 0:
         return
-    if not any((state / "node" / "launchers").glob("*.json")):
+    guests = any((state / "node" / "launchers").glob("*.json"))
+    if not guests and not (state / "node" / POD_NETWORK_FILE).exists():
         return
-    with Spinner("Stopping the node's guests"):
+    with Spinner("Stopping the node's guests" if guests else "Removing the node's pod network"):
         subprocess.run([sys.executable, "-m", "handler", "--kubeconfig", str(state / KUBECONFIG),
                         "--state-dir", str(state / "node"), "--stop-all"],
                        stdin=subprocess.DEVNULL, capture_output=True, env=_env(), cwd=state)

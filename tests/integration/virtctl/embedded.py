@@ -93,6 +93,10 @@ class EmbeddedNode:
         return psutil.Process(running_pid(self.state))
 
     def close(self) -> None:
+        choice = self.state / "node" / "pod-network.json"
+        bridge = json.loads(choice.read_text())["bridge"] if choice.exists() else None
         down = self.virtctl("down", timeout=300)
         shutil.rmtree(self.work, ignore_errors=True)
         assert down.returncode == 0, down.stdout + down.stderr
+        assert bridge is None or not Path(f"/sys/class/net/{bridge}").exists(), \
+            f"virtctl down left the node's pod bridge {bridge}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from tests.integration.virtctl.conftest import ok, run_virtctl
+from tests.integration.waiting import wait_for
 from virtctl import node
 
 
@@ -48,7 +50,12 @@ def test_up_down_idempotent_with_private_files(state: Path) -> None:
               state / "logs" / "supervisor.log"):
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
     assert ok(run_virtctl("kubeconfig", "--state-dir", str(state))).strip() == str(state / "kubeconfig")
+    choice = state / "node" / "pod-network.json"
+    bridge = wait_for(lambda: choice.exists() and json.loads(choice.read_text())["bridge"], 60,
+                      "the handler's choice of pod bridge")
+    wait_for(lambda: Path(f"/sys/class/net/{bridge}").exists(), 60, f"the node's pod bridge {bridge}")
     assert "is stopped" in ok(run_virtctl("down", "--state-dir", str(state)))
+    assert not Path(f"/sys/class/net/{bridge}").exists(), f"virtctl down left the bridge {bridge}"
     assert not (state / "node.pid").exists()
     assert not node.alive(pid)
     assert not node.readyz(state, url)

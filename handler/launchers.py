@@ -34,9 +34,10 @@ log = logging.getLogger(__name__)
 CONTRACT_VERSIONS = (1,)
 
 # A launcher that is starting (or restarting its server) refuses connections for a moment:
-# dial again quickly, not after gRPC's default reconnect backoff (1 s, growing).
-_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 50), ("grpc.min_reconnect_backoff_ms", 50),
-                    ("grpc.max_reconnect_backoff_ms", 1000)]
+# dial again quickly, not after gRPC's default reconnect backoff (1 s, growing). Not
+# grpc.min_reconnect_backoff_ms: gRPC also uses it as the connect timeout (20 s by default),
+# and a busy launcher (five TCG guests booting on two cores) may take seconds to answer.
+_CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 1000)]
 
 
 class LauncherUnavailableError(HandlerError):

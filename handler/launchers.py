@@ -133,7 +133,6 @@ class LauncherClient:
         self.timeout = timeout
         self._channel = grpc.insecure_channel(f"unix:{self.socket}", options=_CHANNEL_OPTIONS)
         self._cmd = cmd_pb2_grpc.CmdStub(self._channel)
-        self._notify = notify_pb2_grpc.NotifyStub(self._channel)
 
     def close(self) -> None:
         self._channel.close()
@@ -222,10 +221,6 @@ class Following:
 
     def stop(self) -> None:
         self._future.cancel()   # thread-safe: the task is cancelled on the hub's loop
-
-    @property
-    def stopped(self) -> bool:
-        return self._future.done()
 
 
 class EventHub:

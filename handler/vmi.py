@@ -498,7 +498,6 @@ class VMIHandler:
         return client
 
     def _follow(self, uid: str, namespace: str, name: str, client: LauncherClient) -> None:
-
         def on_event(event: notify_pb2.Event) -> None:
             if event.type != notify_pb2.EVENT_TYPE_DELETED:
                 self._write_status(uid, event.status)
@@ -681,6 +680,7 @@ class VMIHandler:
         if follower is not None:
             follower.stop()
         grace = (vmi.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+        record = self.registry.get(uid)
         if client is not None:
             if graceful:
                 self.events.record(vmi, ev.NORMAL, ev.SHUTTING_DOWN, "Signaled Graceful Shutdown")
@@ -689,9 +689,9 @@ class VMIHandler:
                 except errors.HandlerError as e:
                     log.info("terminate of VMI %s: %s", uid, e)
                 else:
-                    self._let_exit(self.registry.get(uid))
+                    self._let_exit(record)
             client.close()
-        self._clean(uid, self.registry.get(uid))
+        self._clean(uid, record)
         self._unreachable.pop(uid, None)
         self._unknown.discard(uid)
 

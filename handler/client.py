@@ -25,6 +25,7 @@ from handler import errors
 log = logging.getLogger(__name__)
 
 MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 
 _ERRORS_BY_REASON = {
     "NotFound": errors.NotFoundError,
@@ -37,6 +38,11 @@ _ERRORS_BY_REASON = {
 _ERRORS_BY_STATUS = {404: errors.NotFoundError, 409: errors.ConflictError, 422: errors.InvalidError,
                      401: errors.ForbiddenError, 403: errors.ForbiddenError}
 _TRANSPORT_ERRORS = (ApiException, urllib3.exceptions.HTTPError, OSError)
+
+
+def _pointer_token(key: str) -> str:
+    """`key` as one JSON pointer (RFC 6901) reference token."""
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _translate(exc: BaseException, verb: str, what: str) -> errors.APIRequestError:
@@ -120,10 +126,31 @@ class Client:
         except _TRANSPORT_ERRORS as exc:
             raise _translate(exc, "watch", "virtualmachineinstances") from exc
 
-    def patch_vmi_status(self, namespace: str, name: str, merge_patch: dict) -> dict:
-        return self._call("patch status of", f"virtualmachineinstance {namespace}/{name}", "PATCH",
-                          f"/apis/kubevirt.io/v1/namespaces/{namespace}/virtualmachineinstances/{name}/status",
-                          body=merge_patch, content_type=MERGE_PATCH)
+    def patch_vmi_status(self, namespace: str, name: str, uid: str, fields: dict,
+                         has_status: bool = True) -> dict:
+        """Sets the top-level `fields` of the status of VMI `namespace/name`, only while that
+        name still belongs to the VMI with `uid`. A VMI deleted and created again under the same
+        name (a VM restart) must never get its predecessor's last words: the write is a JSON patch
+        (RFC 6902) whose first operation tests metadata.uid, checked atomically by the API server
+        (a uid in a merge patch is not: the status subresource of a custom resource drops it).
+        `has_status` false writes the whole status (a VMI that has none yet).
+        A replaced or deleted VMI raises NotFoundError."""
+        what = f"virtualmachineinstance {namespace}/{name}"
+        ops: list[dict] = [{"op": "test", "path": "/metadata/uid", "value": uid}]
+        if has_status:
+            ops += [{"op": "add", "path": f"/status/{_pointer_token(key)}", "value": value}
+                    for key, value in fields.items()]
+        else:
+            ops.append({"op": "add", "path": "/status", "value": fields})
+        try:
+            return self._call("patch status of", what, "PATCH",
+                              f"/apis/kubevirt.io/v1/namespaces/{namespace}/virtualmachineinstances/{name}/status",
+                              body=ops, content_type=JSON_PATCH)
+        except errors.InvalidError as e:
+            if "/metadata/uid" not in e.message:
+                raise
+            raise errors.NotFoundError("patch status of", what, f"it is no longer the VMI with uid {uid} "
+                                       "(deleted and created again)", 404, "NotFound") from None
 
     # -- Secrets -------------------------------------------------------------------------------
 

@@ -70,19 +70,22 @@ class EventRecorder:
                     del self._last[k]
         try:
             if previous is not None:
-                self.client.patch_event(namespace, name, {"count": count, "lastTimestamp": now})
-            else:
-                self.client.create_event(namespace, {
-                    "apiVersion": "v1", "kind": "Event",
-                    "metadata": {"name": name, "namespace": namespace},
-                    "involvedObject": {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
-                                       "name": meta.get("name"), "namespace": namespace,
-                                       "uid": meta.get("uid")},
-                    "reason": reason, "message": message, "type": event_type,
-                    "source": {"component": COMPONENT, "host": self.node},
-                    "reportingComponent": COMPONENT, "reportingInstance": self.node,
-                    "firstTimestamp": now, "lastTimestamp": now, "count": 1,
-                })
+                try:
+                    self.client.patch_event(namespace, name, {"count": count, "lastTimestamp": now})
+                    return
+                except errors.NotFoundError:
+                    pass  # expired or deleted meanwhile: record it anew under the same name
+            self.client.create_event(namespace, {
+                "apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": name, "namespace": namespace},
+                "involvedObject": {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+                                   "name": meta.get("name"), "namespace": namespace,
+                                   "uid": meta.get("uid")},
+                "reason": reason, "message": message, "type": event_type,
+                "source": {"component": COMPONENT, "host": self.node},
+                "reportingComponent": COMPONENT, "reportingInstance": self.node,
+                "firstTimestamp": now, "lastTimestamp": now, "count": count,
+            })
         except errors.HandlerError as e:
             log.info("event %s on VMI %s/%s not recorded: %s", reason, namespace, meta.get("name"), e)
             with self._lock:

@@ -168,6 +168,9 @@ class VMIHandler:
         self._unreachable: dict[str, float] = {}          # uid -> monotonic time it stopped answering
         self._unknown: set[str] = set()                   # uids whose VMI this handler made Unknown
         self._health_lock = threading.Lock()
+        # One status writer per VMI at a time (worker, event dispatcher, health check): each
+        # computes its patch and its transition Events from the copy the previous one wrote.
+        self._status_locks = [threading.Lock() for _ in range(16)]
         self._threads: list[threading.Thread] = []
 
     @property
@@ -513,9 +516,23 @@ class VMIHandler:
 
     # -- status --------------------------------------------------------------------------------
 
+    def _patch_status(self, vmi: dict, fields: dict) -> dict:
+        """Writes `fields` into the status of this very VMI (by uid: never a successor of the
+        same name); NotFoundError when it is gone."""
+        meta = vmi["metadata"]
+        return self.client.patch_vmi_status(meta["namespace"], meta["name"], meta["uid"], fields,
+                                            has_status=isinstance(vmi.get("status"), dict))
+
+    def _status_lock(self, uid: str) -> threading.Lock:
+        return self._status_locks[hash(uid) % len(self._status_locks)]
+
     def _write_status(self, uid: str, status: domain_pb2.DomainStatus) -> None:
         """The VMI's status from its domain's; events for what changed. A write the API
         refuses for a passing reason is retried by the work queue (which re-reads the domain)."""
+        with self._status_lock(uid):
+            self._write_status_locked(uid, status)
+
+    def _write_status_locked(self, uid: str, status: domain_pb2.DomainStatus) -> None:
         vmi = self._vmis.get(uid)
         if vmi is None:
             return
@@ -527,7 +544,7 @@ class VMIHandler:
         if self._interfaces.get(uid):
             patch["interfaces"] = self._interfaces[uid]
         try:
-            patched = self.client.patch_vmi_status(meta["namespace"], meta["name"], {"status": patch})
+            patched = self._patch_status(vmi, patch)
         except errors.NotFoundError:
             return
         except errors.HandlerError as e:
@@ -556,15 +573,19 @@ class VMIHandler:
             self.events.record(vmi, ev.NORMAL, ev.RESUMED, "The VirtualMachineInstance was resumed.")
 
     def _set_failed(self, vmi: dict, reason: str, message: str) -> None:
+        with self._status_lock(vmi["metadata"]["uid"]):
+            self._set_failed_locked(self._vmis.get(vmi["metadata"]["uid"]) or vmi, reason, message)
+
+    def _set_failed_locked(self, vmi: dict, reason: str, message: str) -> None:
         meta = vmi["metadata"]
         before = vmi.get("status") or {}
         transitions = list(before.get("phaseTransitionTimestamps") or [])
         transitions.append({"phase": "Failed", "phaseTransitionTimestamp": _now()})
         try:
-            patched = self.client.patch_vmi_status(meta["namespace"], meta["name"], {"status": {
+            patched = self._patch_status(vmi, {
                 "phase": "Failed", "reason": reason, "phaseTransitionTimestamps": transitions,
                 "conditions": [{"type": "Ready", "status": "False", "reason": reason, "message": message,
-                                "lastProbeTime": None, "lastTransitionTime": _now()}]}})
+                                "lastProbeTime": None, "lastTransitionTime": _now()}]})
         except errors.HandlerError as e:
             log.info("could not mark VMI %s failed: %s", meta["name"], e)
             return
@@ -630,6 +651,10 @@ class VMIHandler:
             log.info("status of VMI %s not refreshed: %s", uid, e)
 
     def _mark_unknown(self, uid: str, silent: float) -> None:
+        with self._status_lock(uid):
+            self._mark_unknown_locked(uid, silent)
+
+    def _mark_unknown_locked(self, uid: str, silent: float) -> None:
         vmi = self._vmis.get(uid)
         if vmi is None:
             return
@@ -639,10 +664,10 @@ class VMIHandler:
         transitions = list((vmi.get("status") or {}).get("phaseTransitionTimestamps") or [])
         transitions.append({"phase": "Unknown", "phaseTransitionTimestamp": _now()})
         try:
-            patched = self.client.patch_vmi_status(meta["namespace"], meta["name"], {"status": {
+            patched = self._patch_status(vmi, {
                 "phase": "Unknown", "phaseTransitionTimestamps": transitions,
                 "conditions": [{"type": "Ready", "status": "False", "reason": "LauncherUnreachable",
-                                "message": message, "lastProbeTime": None, "lastTransitionTime": _now()}]}})
+                                "message": message, "lastProbeTime": None, "lastTransitionTime": _now()}]})
         except errors.HandlerError as e:
             log.info("could not mark VMI %s Unknown: %s", meta["name"], e)
             return

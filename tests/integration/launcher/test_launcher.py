@@ -9,6 +9,7 @@ and cleanup after the launcher itself is killed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -73,7 +74,8 @@ def launcher(guest_images, workdir: Path) -> Iterator[LauncherProcess]:
     proc.close()
 
 
-def read_console_until(path: Path, marker: bytes, timeout: float) -> bytes:
+def read_console_until(path: Path, marker: bytes | re.Pattern[bytes], timeout: float) -> bytes:
+    """Reads the console until `marker` (bytes, or a pattern to search for) has arrived."""
     deadline = time.monotonic() + timeout
     seen = b""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -87,7 +89,7 @@ def read_console_until(path: Path, marker: bytes, timeout: float) -> bytes:
             if not chunk:
                 break
             seen += chunk
-            if marker in seen:
+            if (marker.search(seen) if isinstance(marker, re.Pattern) else marker in seen):
                 return seen
     raise AssertionError(f"{marker!r} not seen on the console within {timeout} s; got {seen[-2000:]!r}")
 
@@ -144,8 +146,10 @@ def test_sync_boots_the_guest_and_is_idempotent(launcher: LauncherProcess) -> No
 
 
 def test_console_shows_the_boot_marker(launcher: LauncherProcess) -> None:
-    seen = read_console_until(launcher.vm_dir / "console.sock", b"VIRTNODE-GUEST-READY", BOOT_TIMEOUT)
-    assert b"VIRTNODE-GUEST-READY uptime=" in seen
+    # the console arrives in chunks: wait for the end of the marker's line, not just its first word
+    seen = read_console_until(launcher.vm_dir / "console.sock", re.compile(rb"VIRTNODE-GUEST-READY[^\n]*\n"),
+                              BOOT_TIMEOUT)
+    assert re.search(rb"VIRTNODE-GUEST-READY uptime=\d+\.\d+\r?\n", seen), seen[-500:]
 
 
 def test_boot_log_replays_what_the_guest_printed(launcher: LauncherProcess) -> None:

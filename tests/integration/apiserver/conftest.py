@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.integration.apiserver.process import APIProcess
+from tests.integration.apiserver.process import APIProcess, temporary_api
 
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[APIProcess]:
-    work = Path(tempfile.mkdtemp(prefix="vna-"))
-    proc = APIProcess(work / "state", ["--compaction-keep", "50"])
-    yield proc
-    proc.stop()
-    shutil.rmtree(work, ignore_errors=True)
+    with temporary_api("vna-", ["--compaction-keep", "50"]) as proc:
+        yield proc
 
 
 @pytest.fixture

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
@@ -44,6 +48,18 @@ class APIProcess:
         if self.proc.poll() is None:
             self.kill(signal.SIGTERM)
 
+
+
+@contextmanager
+def temporary_api(prefix: str, extra: list[str] | None = None) -> Iterator[APIProcess]:
+    """An API server on a state directory of its own, stopped and removed afterwards."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    proc = APIProcess(work / "state", extra)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def kubectl(api: APIProcess, *args: str, input: str | None = None, timeout: float = 30):

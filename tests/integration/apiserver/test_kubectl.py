@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 import yaml
 
 from tests import debian_kubectl
-from tests.integration.apiserver.process import APIProcess
+from tests.integration.apiserver.process import APIProcess, temporary_api
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -50,11 +49,8 @@ def kubectl(request) -> Iterator[Kubectl]:
         binary = shutil.which("kubectl")
         if binary is None:
             pytest.fail("kubectl is missing from PATH: make install installs Debian's kubernetes-client")
-    work = Path(tempfile.mkdtemp(prefix="vnk-"))
-    api = APIProcess(work / "state")
-    yield Kubectl(binary, api)
-    api.stop()
-    shutil.rmtree(work, ignore_errors=True)
+    with temporary_api("vnk-") as api:
+        yield Kubectl(binary, api)
 
 
 def ok(result: subprocess.CompletedProcess) -> str:

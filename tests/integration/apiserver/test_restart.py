@@ -8,16 +8,13 @@ what a client sees through the official `kubernetes` client.
 
 from __future__ import annotations
 
-import shutil
 import signal
-import tempfile
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.integration.apiserver.process import APIProcess
+from tests.integration.apiserver.process import APIProcess, temporary_api
 
 GROUP, VERSION, PLURAL = "kubevirt.io", "v1", "virtualmachines"
 
@@ -30,11 +27,8 @@ def vm(name: str) -> dict:
 
 @pytest.fixture
 def api() -> Iterator[APIProcess]:
-    work = Path(tempfile.mkdtemp(prefix="vna-restart-"))
-    proc = APIProcess(work / "state")
-    yield proc
-    proc.stop()
-    shutil.rmtree(work, ignore_errors=True)
+    with temporary_api("vna-restart-") as proc:
+        yield proc
 
 
 def custom(api: APIProcess):

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.apiserver.process import REPO, APIProcess
+from tests.integration.apiserver.process import REPO, APIProcess, temporary_api
 
 GROUP, VERSION = "kubevirt.io", "v1"
 FAST_ELECTION = ["--lease-duration", "3", "--renew-deadline", "2", "--retry-period", "0.5"]
@@ -59,11 +56,8 @@ def wait_for(fn: Callable[[], Any], timeout: float = 10.0, interval: float = 0.0
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[APIProcess]:
-    work = Path(tempfile.mkdtemp(prefix="vnc-"))
-    proc = APIProcess(work / "state")
-    yield proc
-    proc.stop()
-    shutil.rmtree(work, ignore_errors=True)
+    with temporary_api("vnc-") as proc:
+        yield proc
 
 
 @pytest.fixture(scope="module")

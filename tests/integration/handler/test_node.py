@@ -7,49 +7,16 @@ The Node the handler writes must be one the controller's scheduler accepts
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
 from controller import nodes as controller_nodes
 from controller.scheduling import schedule
 from handler import hostinfo
-from handler.client import Client
 from handler.node import HEARTBEAT_ANNOTATION, SCHEDULABLE_LABEL, NodeAgent
-from tests.integration.apiserver.process import APIProcess
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[APIProcess]:
-    work = Path(tempfile.mkdtemp(prefix="vnh-"))
-    proc = APIProcess(work / "state")
-    yield proc
-    proc.stop()
-    shutil.rmtree(work, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def client(api: APIProcess) -> Iterator[Client]:
-    c = Client.from_kubeconfig(str(api.kubeconfig))
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def core(api: APIProcess):
-    """The official client's CoreV1Api, for what an administrator (kubectl) would do."""
-    from kubernetes import client as k8s
-    from kubernetes import config
-
-    api_client = config.new_client_from_config(config_file=str(api.kubeconfig))
-    yield k8s.CoreV1Api(api_client)
-    api_client.close()
 
 
 def fake_host(**changes) -> hostinfo.HostInfo:

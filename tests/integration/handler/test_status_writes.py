@@ -10,58 +10,18 @@ new VMI (Failed `LauncherExited`), and the handler then stopped the new guest it
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from handler import errors
-from handler.client import Client
 from handler.events import EventRecorder
 from handler.vmi import HandlerConfig, VMIHandler
 from protos.launcher.v1 import domain_pb2
-from tests.integration.apiserver.process import APIProcess
 
 NODE = "node-s"
 pytestmark = [pytest.mark.root]   # the handler's pod network picks a host bridge name
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[APIProcess]:
-    work = Path(tempfile.mkdtemp(prefix="vns-"))
-    proc = APIProcess(work / "state")
-    yield proc
-    proc.stop()
-    shutil.rmtree(work, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def client(api: APIProcess) -> Iterator[Client]:
-    c = Client.from_kubeconfig(str(api.kubeconfig))
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def core(api: APIProcess):
-    from kubernetes import client as k8s
-    from kubernetes import config
-
-    api_client = config.new_client_from_config(config_file=str(api.kubeconfig))
-    yield k8s.CoreV1Api(api_client)
-    api_client.close()
-
-
-@pytest.fixture(scope="module")
-def custom(api: APIProcess):
-    from kubernetes import client as k8s
-    from kubernetes import config
-
-    api_client = config.new_client_from_config(config_file=str(api.kubeconfig))
-    yield k8s.CustomObjectsApi(api_client)
-    api_client.close()
 
 
 def create(custom, name: str, status: dict | None = None) -> dict:

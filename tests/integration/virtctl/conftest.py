@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.apiserver.process import REPO, APIProcess
+from tests.integration.apiserver.process import REPO, APIProcess, temporary_api
 
 Run = Callable[..., subprocess.CompletedProcess]
 
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[APIProcess]:
-    work = Path(tempfile.mkdtemp(prefix="vnctl-"))
-    proc = APIProcess(work / "state")
-    yield proc
-    proc.stop()
-    shutil.rmtree(work, ignore_errors=True)
+    with temporary_api("vnctl-") as proc:
+        yield proc
 
 
 def run_virtctl(*args: str, kubeconfig: Path | None = None, input: str | None = None,

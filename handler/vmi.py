@@ -530,30 +530,27 @@ class VMIHandler:
         """The VMI's status from its domain's; events for what changed. A write the API
         refuses for a passing reason is retried by the work queue (which re-reads the domain)."""
         with self._status_lock(uid):
-            self._write_status_locked(uid, status)
-
-    def _write_status_locked(self, uid: str, status: domain_pb2.DomainStatus) -> None:
-        vmi = self._vmis.get(uid)
-        if vmi is None:
-            return
-        meta = vmi["metadata"]
-        if meta.get("deletionTimestamp"):
-            return
-        before = vmi.get("status") or {}
-        patch = status_patch(vmi, status)
-        if self._interfaces.get(uid):
-            patch["interfaces"] = self._interfaces[uid]
-        try:
-            patched = self._patch_status(vmi, patch)
-        except errors.NotFoundError:
-            return
-        except errors.HandlerError as e:
-            log.info("status of VMI %s/%s not written (%s); retrying", meta["namespace"], meta["name"], e)
-            self.queue.add_rate_limited(uid)
-            return
-        self._vmis[uid] = patched
-        self._unknown.discard(uid)
-        self._transition_events(patched, before, patched.get("status") or {})
+            vmi = self._vmis.get(uid)
+            if vmi is None:
+                return
+            meta = vmi["metadata"]
+            if meta.get("deletionTimestamp"):
+                return
+            before = vmi.get("status") or {}
+            patch = status_patch(vmi, status)
+            if self._interfaces.get(uid):
+                patch["interfaces"] = self._interfaces[uid]
+            try:
+                patched = self._patch_status(vmi, patch)
+            except errors.NotFoundError:
+                return
+            except errors.HandlerError as e:
+                log.info("status of VMI %s/%s not written (%s); retrying", meta["namespace"], meta["name"], e)
+                self.queue.add_rate_limited(uid)
+                return
+            self._vmis[uid] = patched
+            self._unknown.discard(uid)
+            self._transition_events(patched, before, patched.get("status") or {})
 
     def _transition_events(self, vmi: dict, before: dict, after: dict) -> None:
         old, new = before.get("phase"), after.get("phase")
@@ -573,24 +570,30 @@ class VMIHandler:
             self.events.record(vmi, ev.NORMAL, ev.RESUMED, "The VirtualMachineInstance was resumed.")
 
     def _set_failed(self, vmi: dict, reason: str, message: str) -> None:
-        with self._status_lock(vmi["metadata"]["uid"]):
-            self._set_failed_locked(self._vmis.get(vmi["metadata"]["uid"]) or vmi, reason, message)
+        uid = vmi["metadata"]["uid"]
+        with self._status_lock(uid):
+            vmi = self._vmis.get(uid) or vmi
+            patched = self._write_verdict(vmi, "Failed", reason, message, reason=reason)
+            if patched is not None:
+                self._transition_events(patched, vmi.get("status") or {}, patched.get("status") or {})
 
-    def _set_failed_locked(self, vmi: dict, reason: str, message: str) -> None:
+    def _write_verdict(self, vmi: dict, phase: str, why: str, message: str, **fields) -> dict | None:
+        """The handler's own verdict on the VMI (not its domain's): `phase`, with Ready False
+        saying why. The written VMI, or None when the API refused it (logged). Callers hold
+        the VMI's status lock."""
         meta = vmi["metadata"]
-        before = vmi.get("status") or {}
-        transitions = list(before.get("phaseTransitionTimestamps") or [])
-        transitions.append({"phase": "Failed", "phaseTransitionTimestamp": _now()})
+        transitions = list((vmi.get("status") or {}).get("phaseTransitionTimestamps") or [])
+        transitions.append({"phase": phase, "phaseTransitionTimestamp": _now()})
         try:
             patched = self._patch_status(vmi, {
-                "phase": "Failed", "reason": reason, "phaseTransitionTimestamps": transitions,
-                "conditions": [{"type": "Ready", "status": "False", "reason": reason, "message": message,
+                "phase": phase, **fields, "phaseTransitionTimestamps": transitions,
+                "conditions": [{"type": "Ready", "status": "False", "reason": why, "message": message,
                                 "lastProbeTime": None, "lastTransitionTime": _now()}]})
         except errors.HandlerError as e:
-            log.info("could not mark VMI %s failed: %s", meta["name"], e)
-            return
+            log.info("could not mark VMI %s/%s %s: %s", meta["namespace"], meta["name"], phase, e)
+            return None
         self._vmis[meta["uid"]] = patched
-        self._transition_events(patched, before, patched.get("status") or {})
+        return patched
 
     # -- launcher health -----------------------------------------------------------------------
 
@@ -652,29 +655,17 @@ class VMIHandler:
 
     def _mark_unknown(self, uid: str, silent: float) -> None:
         with self._status_lock(uid):
-            self._mark_unknown_locked(uid, silent)
-
-    def _mark_unknown_locked(self, uid: str, silent: float) -> None:
-        vmi = self._vmis.get(uid)
-        if vmi is None:
-            return
-        meta = vmi["metadata"]
-        message = (f"The launcher has not answered for {silent:.0f} s; the guest is left alone until "
-                   f"{self.config.unreachable_grace:.0f} s have passed.")
-        transitions = list((vmi.get("status") or {}).get("phaseTransitionTimestamps") or [])
-        transitions.append({"phase": "Unknown", "phaseTransitionTimestamp": _now()})
-        try:
-            patched = self._patch_status(vmi, {
-                "phase": "Unknown", "phaseTransitionTimestamps": transitions,
-                "conditions": [{"type": "Ready", "status": "False", "reason": "LauncherUnreachable",
-                                "message": message, "lastProbeTime": None, "lastTransitionTime": _now()}]})
-        except errors.HandlerError as e:
-            log.info("could not mark VMI %s Unknown: %s", meta["name"], e)
-            return
-        self._vmis[uid] = patched
-        self._unknown.add(uid)
-        log.warning("VMI %s/%s: %s", meta["namespace"], meta["name"], message)
-        self.events.record(vmi, ev.WARNING, ev.LAUNCHER_UNREACHABLE, message)
+            vmi = self._vmis.get(uid)
+            if vmi is None:
+                return
+            meta = vmi["metadata"]
+            message = (f"The launcher has not answered for {silent:.0f} s; the guest is left alone until "
+                       f"{self.config.unreachable_grace:.0f} s have passed.")
+            if self._write_verdict(vmi, "Unknown", "LauncherUnreachable", message) is None:
+                return
+            self._unknown.add(uid)
+            log.warning("VMI %s/%s: %s", meta["namespace"], meta["name"], message)
+            self.events.record(vmi, ev.WARNING, ev.LAUNCHER_UNREACHABLE, message)
 
     def _launcher_lost(self, uid: str, reason: str, message: str) -> None:
         """The launcher is dead or silent past the grace period: the VMI is Failed, its remains go."""

@@ -16,6 +16,7 @@ from handler.launchers import LauncherClient
 from tests.integration.handler.env import image_dir
 from tests.integration.launcher.process import short_dir
 from tests.integration.waiting import wait_for
+from virtctl.node import POD_NETWORK_FILE
 
 REPO = Path(__file__).resolve().parents[3]
 TINY = (REPO / "examples/tiny-vm.yaml").read_text()
@@ -93,7 +94,7 @@ class EmbeddedNode:
         return psutil.Process(running_pid(self.state))
 
     def close(self) -> None:
-        choice = self.state / "node" / "pod-network.json"
+        choice = self.state / "node" / POD_NETWORK_FILE
         bridge = json.loads(choice.read_text())["bridge"] if choice.exists() else None
         down = self.virtctl("down", timeout=300)
         shutil.rmtree(self.work, ignore_errors=True)

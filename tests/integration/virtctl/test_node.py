@@ -50,7 +50,7 @@ def test_up_down_idempotent_with_private_files(state: Path) -> None:
               state / "logs" / "supervisor.log"):
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
     assert ok(run_virtctl("kubeconfig", "--state-dir", str(state))).strip() == str(state / "kubeconfig")
-    choice = state / "node" / "pod-network.json"
+    choice = state / "node" / node.POD_NETWORK_FILE
     bridge = wait_for(lambda: choice.exists() and json.loads(choice.read_text())["bridge"], 60,
                       "the handler's choice of pod bridge")
     wait_for(lambda: Path(f"/sys/class/net/{bridge}").exists(), 60, f"the node's pod bridge {bridge}")
